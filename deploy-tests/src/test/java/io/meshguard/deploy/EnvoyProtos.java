@@ -8,6 +8,7 @@ import com.google.protobuf.Message;
 import com.google.protobuf.util.JsonFormat;
 import io.envoyproxy.envoy.config.bootstrap.v3.Bootstrap;
 import io.envoyproxy.envoy.config.cluster.v3.Cluster;
+import io.envoyproxy.envoy.config.core.v3.SocketAddress;
 import io.envoyproxy.envoy.config.core.v3.TypedExtensionConfig;
 import io.envoyproxy.envoy.config.listener.v3.Filter;
 import io.envoyproxy.envoy.config.listener.v3.FilterChain;
@@ -94,6 +95,29 @@ final class EnvoyProtos {
     /** An Envoy bootstrap file's content. */
     static Bootstrap bootstrap(String where, JsonNode yaml) {
         return (Bootstrap) parse(where, yaml, Bootstrap.newBuilder());
+    }
+
+    /** Where the bootstrap's first static cluster sends (its first endpoint): the controller a gateway dials. */
+    static SocketAddress firstStaticEndpoint(Bootstrap bootstrap) {
+        return bootstrap
+                .getStaticResources()
+                .getClusters(0)
+                .getLoadAssignment()
+                .getEndpoints(0)
+                .getLbEndpoints(0)
+                .getEndpoint()
+                .getAddress()
+                .getSocketAddress();
+    }
+
+    /** The cluster the bootstrap's ADS stream goes through. */
+    static String adsClusterName(Bootstrap bootstrap) {
+        return bootstrap
+                .getDynamicResources()
+                .getAdsConfig()
+                .getGrpcServices(0)
+                .getEnvoyGrpc()
+                .getClusterName();
     }
 
     /** The value of an EnvoyFilter patch, as the Envoy type its {@code applyTo} names. */

@@ -19,7 +19,6 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.TreeMap;
 import java.util.TreeSet;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
@@ -68,14 +67,6 @@ class LocalStackTest {
         return YamlDocuments.JSON.valueToTree(loaded);
     }
 
-    private static Map<String, String> environment(JsonNode service) {
-        Map<String, String> env = new TreeMap<>();
-        service.path("environment")
-                .properties()
-                .forEach(e -> env.put(e.getKey(), e.getValue().asText()));
-        return env;
-    }
-
     /** Variable names make-secrets.sh writes into the env files ({@code printf 'NAME=%s'}). */
     private static Set<String> envFileVariables() throws IOException {
         Set<String> names = new TreeSet<>();
@@ -120,15 +111,7 @@ class LocalStackTest {
         Path file = DIR.resolve("envoy-bootstrap.yaml");
         Bootstrap bootstrap = EnvoyProtos.bootstrap(
                 file.toString(), YamlDocuments.read(file).getFirst().node());
-        SocketAddress xds = bootstrap
-                .getStaticResources()
-                .getClusters(0)
-                .getLoadAssignment()
-                .getEndpoints(0)
-                .getLbEndpoints(0)
-                .getEndpoint()
-                .getAddress()
-                .getSocketAddress();
+        SocketAddress xds = EnvoyProtos.firstStaticEndpoint(bootstrap);
         assertThat(services.has(xds.getAddress()))
                 .as("compose service %s", xds.getAddress())
                 .isTrue();
@@ -136,17 +119,13 @@ class LocalStackTest {
                 .filter(c -> c.composeService().equals(xds.getAddress()))
                 .findFirst()
                 .orElseThrow();
-        assertThat(environment(services.path(xds.getAddress())))
+        assertThat(YamlDocuments.composeEnvironment(services.path(xds.getAddress())))
                 .containsEntry(server.grpcPortKey().envVar(), String.valueOf(xds.getPortValue()));
         // VHDS comes through the same cluster as ADS (docs/gateway-envoy-config.md §11)
-        assertThat(environment(services.path(xds.getAddress())).get(io.meshguard.xds.XdsSettings.VHDS_CLUSTER.envVar()))
+        assertThat(YamlDocuments.composeEnvironment(services.path(xds.getAddress()))
+                        .get(io.meshguard.xds.XdsSettings.VHDS_CLUSTER.envVar()))
                 .isEqualTo(bootstrap.getStaticResources().getClusters(0).getName());
-        assertThat(bootstrap
-                        .getDynamicResources()
-                        .getAdsConfig()
-                        .getGrpcServices(0)
-                        .getEnvoyGrpc()
-                        .getClusterName())
+        assertThat(EnvoyProtos.adsClusterName(bootstrap))
                 .isEqualTo(bootstrap.getStaticResources().getClusters(0).getName());
     }
 
@@ -156,7 +135,7 @@ class LocalStackTest {
         Manifests manifests = Manifests.sources();
         Set<String> fromEnvFiles = envFileVariables();
         SERVERS.forEach((service, deployment) -> {
-            Map<String, String> local = environment(services.path(service));
+            Map<String, String> local = YamlDocuments.composeEnvironment(services.path(service));
             if (services.path(service).has("env_file")) {
                 fromEnvFiles.forEach(name -> local.put(name, "(env_file)"));
             }
@@ -215,25 +194,26 @@ class LocalStackTest {
     @Test
     void hostPortSettings_nameComposeServicesAndTheirPorts() throws IOException {
         JsonNode services = compose().path("services");
-        services.properties().forEach(service -> environment(service.getValue()).forEach((name, value) -> {
-            if (name.endsWith("_TARGET")) {
-                String[] hostPort = value.split(":");
-                assertThat(services.has(hostPort[0]))
-                        .as("%s names service %s", name, hostPort[0])
-                        .isTrue();
-                ServerContract target = ServerContract.all().stream()
-                        .filter(c -> c.composeService().equals(hostPort[0]))
-                        .findFirst()
-                        .orElseThrow();
-                // Envoy's access logs go to the receiver's own port where the service has one
-                Map<String, String> targetEnv = environment(services.path(hostPort[0]));
-                String als = io.meshguard.audit.component.AuditConfig.ALS_PORT.envVar();
-                String portKey = name.equals("MESHGUARD_XDS_ACCESS_LOG_TARGET") && targetEnv.containsKey(als)
-                        ? als
-                        : target.grpcPortKey().envVar();
-                assertThat(targetEnv).as(name).containsEntry(portKey, hostPort[1]);
-            }
-        }));
+        services.properties().forEach(service -> YamlDocuments.composeEnvironment(service.getValue())
+                .forEach((name, value) -> {
+                    if (name.endsWith("_TARGET")) {
+                        String[] hostPort = value.split(":");
+                        assertThat(services.has(hostPort[0]))
+                                .as("%s names service %s", name, hostPort[0])
+                                .isTrue();
+                        ServerContract target = ServerContract.all().stream()
+                                .filter(c -> c.composeService().equals(hostPort[0]))
+                                .findFirst()
+                                .orElseThrow();
+                        // Envoy's access logs go to the receiver's own port where the service has one
+                        Map<String, String> targetEnv = YamlDocuments.composeEnvironment(services.path(hostPort[0]));
+                        String als = io.meshguard.audit.component.AuditConfig.ALS_PORT.envVar();
+                        String portKey = name.equals("MESHGUARD_XDS_ACCESS_LOG_TARGET") && targetEnv.containsKey(als)
+                                ? als
+                                : target.grpcPortKey().envVar();
+                        assertThat(targetEnv).as(name).containsEntry(portKey, hostPort[1]);
+                    }
+                }));
     }
 
     @Test
@@ -243,7 +223,7 @@ class LocalStackTest {
         String[] mount = dlp.path("volumes").get(0).asText().split(":");
         assertThat(DIR.resolve(mount[0]).normalize())
                 .isEqualTo(RepoPaths.policies().normalize());
-        String policyFile = environment(dlp).get("MESHGUARD_DLP_POLICY");
+        String policyFile = YamlDocuments.composeEnvironment(dlp).get("MESHGUARD_DLP_POLICY");
         assertThat(policyFile).startsWith(mount[1] + "/");
         assertThat(RepoPaths.policies().resolve(policyFile.substring(mount[1].length() + 1)))
                 .isRegularFile();
@@ -261,7 +241,8 @@ class LocalStackTest {
         String[] mount = extauthz.path("volumes").get(0).asText().split(":");
         assertThat(mount[0]).isEqualTo("./secrets/dev-issuer/policy");
         assertThat(mount[2]).isEqualTo("ro");
-        assertThat(environment(extauthz)).containsEntry("MESHGUARD_POLICY_FILE", mount[1] + "/authz.yaml");
+        assertThat(YamlDocuments.composeEnvironment(extauthz))
+                .containsEntry("MESHGUARD_POLICY_FILE", mount[1] + "/authz.yaml");
 
         String script = Files.readString(DIR.resolve("make-secrets.sh"));
         java.util.regex.Matcher init = java.util.regex.Pattern.compile(

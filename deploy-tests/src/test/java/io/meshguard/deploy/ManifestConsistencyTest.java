@@ -281,15 +281,7 @@ class ManifestConsistencyTest {
     @Test
     void gatewayBootstrap_reachesTheXdsServiceGrpcPort() {
         Bootstrap bootstrap = gatewayBootstrap();
-        SocketAddress address = bootstrap
-                .getStaticResources()
-                .getClusters(0)
-                .getLoadAssignment()
-                .getEndpoints(0)
-                .getLbEndpoints(0)
-                .getEndpoint()
-                .getAddress()
-                .getSocketAddress();
+        SocketAddress address = EnvoyProtos.firstStaticEndpoint(bootstrap);
         MeshConfigTest.assertGrpcServicePort(manifests, address.getAddress(), address.getPortValue());
         assertThat(address.getAddress()).startsWith("meshguard-xds.");
         assertThat(bootstrap.getNode().getCluster()).as("gateway group").isNotBlank();
@@ -411,12 +403,7 @@ class ManifestConsistencyTest {
     @Test
     void gatewayVirtualHosts_comeThroughTheBootstrapsControllerCluster_fromTheReplicaServingItsAds() {
         Bootstrap bootstrap = gatewayBootstrap();
-        String adsCluster = bootstrap
-                .getDynamicResources()
-                .getAdsConfig()
-                .getGrpcServices(0)
-                .getEnvoyGrpc()
-                .getClusterName();
+        String adsCluster = EnvoyProtos.adsClusterName(bootstrap);
         assertThat(container(manifests.workload("meshguard-xds")).getEnv())
                 .filteredOn(e -> e.getName().equals(io.meshguard.xds.XdsSettings.VHDS_CLUSTER.envVar()))
                 .extracting(io.fabric8.kubernetes.api.model.EnvVar::getValue)

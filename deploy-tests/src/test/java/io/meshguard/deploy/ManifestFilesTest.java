@@ -38,13 +38,7 @@ class ManifestFilesTest {
         Path file = RepoPaths.manifests().resolve("base/envoy/bootstrap.yaml");
         var bootstrap = EnvoyProtos.bootstrap(
                 file.toString(), YamlDocuments.read(file).getFirst().node());
-        assertThat(bootstrap
-                        .getDynamicResources()
-                        .getAdsConfig()
-                        .getGrpcServices(0)
-                        .getEnvoyGrpc()
-                        .getClusterName())
-                .isEqualTo("meshguard-xds");
+        assertThat(EnvoyProtos.adsClusterName(bootstrap)).isEqualTo("meshguard-xds");
         assertThat(bootstrap.getStaticResources().getClustersList())
                 .extracting(c -> c.getName())
                 .containsExactly("meshguard-xds", "meshguard-gateway-edge");

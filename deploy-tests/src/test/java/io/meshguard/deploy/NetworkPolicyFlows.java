@@ -42,13 +42,18 @@ final class NetworkPolicyFlows {
         return direction(from, to, port, "Egress", from) && direction(from, to, port, "Ingress", to);
     }
 
-    /** True when {@code from}'s egress admits TCP to {@code port} outside the cluster (a peer-less rule). */
-    boolean egressAdmits(Pod from, int port) {
-        List<NetworkPolicy> selecting = policies.stream()
+    /** The policies of {@code from}'s namespace that select it and govern its egress. */
+    private List<NetworkPolicy> egressPolicies(Pod from) {
+        return policies.stream()
                 .filter(p -> p.getMetadata().getNamespace().equals(from.namespace()))
                 .filter(p -> matches(p.getSpec().getPodSelector(), from.labels()))
                 .filter(p -> types(p).contains("Egress"))
                 .toList();
+    }
+
+    /** True when {@code from}'s egress admits TCP to {@code port} outside the cluster (a peer-less rule). */
+    boolean egressAdmits(Pod from, int port) {
+        List<NetworkPolicy> selecting = egressPolicies(from);
         return selecting.isEmpty()
                 || selecting.stream()
                         .anyMatch(p -> Optional.ofNullable(p.getSpec().getEgress()).orElse(List.of()).stream()
@@ -62,11 +67,7 @@ final class NetworkPolicyFlows {
      */
     boolean egressAdmits(Pod from, String address, int port) {
         InetAddress ip = InetAddresses.forString(address);
-        List<NetworkPolicy> selecting = policies.stream()
-                .filter(p -> p.getMetadata().getNamespace().equals(from.namespace()))
-                .filter(p -> matches(p.getSpec().getPodSelector(), from.labels()))
-                .filter(p -> types(p).contains("Egress"))
-                .toList();
+        List<NetworkPolicy> selecting = egressPolicies(from);
         return selecting.isEmpty()
                 || selecting.stream()
                         .anyMatch(p -> Optional.ofNullable(p.getSpec().getEgress()).orElse(List.of()).stream()

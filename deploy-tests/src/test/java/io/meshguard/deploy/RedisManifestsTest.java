@@ -130,16 +130,7 @@ class RedisManifestsTest {
     void redisNetworkPolicy_admitsOnlyExtauthzPodsOnTheRedisPort_andGivesRedisNoEgress() {
         NetworkPolicy policy = manifests.model("NetworkPolicy", REDIS, NetworkPolicy.class);
         Map<String, String> selector = policy.getSpec().getPodSelector().getMatchLabels();
-        assertThat(manifests
-                        .workloads()
-                        .filter(w -> w.template()
-                                .getMetadata()
-                                .getLabels()
-                                .entrySet()
-                                .containsAll(selector.entrySet()))
-                        .map(Workload::name))
-                .as("selects the Redis pod alone")
-                .containsExactly(REDIS);
+        assertThat(selectedBy(selector)).as("selects the Redis pod alone").containsExactly(REDIS);
         assertThat(policy.getSpec().getPolicyTypes()).containsExactlyInAnyOrder("Ingress", "Egress");
         assertThat(policy.getSpec().getEgress()).as("Redis dials nothing").isNullOrEmpty();
 
@@ -154,15 +145,7 @@ class RedisManifestsTest {
             assertThat(peer.getIpBlock()).isNull();
             Map<String, String> from = peer.getPodSelector().getMatchLabels();
             assertThat(from).isNotEmpty();
-            assertThat(manifests
-                            .workloads()
-                            .filter(w -> w.template()
-                                    .getMetadata()
-                                    .getLabels()
-                                    .entrySet()
-                                    .containsAll(from.entrySet()))
-                            .map(Workload::name))
-                    .containsExactly("meshguard-extauthz");
+            assertThat(selectedBy(from)).containsExactly("meshguard-extauthz");
         });
 
         // ... and extauthz may dial that port (its own policy is default-deny for egress).
@@ -326,5 +309,13 @@ class RedisManifestsTest {
             case "g" -> n * 1000 * 1000 * 1000;
             default -> n;
         };
+    }
+
+    /** The workloads whose pod labels hold every label of {@code selector}. */
+    private java.util.stream.Stream<String> selectedBy(Map<String, String> selector) {
+        return manifests
+                .workloads()
+                .filter(w -> w.template().getMetadata().getLabels().entrySet().containsAll(selector.entrySet()))
+                .map(Workload::name);
     }
 }

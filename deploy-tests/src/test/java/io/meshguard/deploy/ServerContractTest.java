@@ -15,7 +15,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.TreeMap;
 import java.util.TreeSet;
 import org.junit.jupiter.api.Test;
 import org.yaml.snakeyaml.LoaderOptions;
@@ -41,14 +40,6 @@ class ServerContractTest {
         Object loaded = new Yaml(new LoaderOptions())
                 .load(Files.readString(RepoPaths.deployLocal().resolve("compose.yaml")));
         return YamlDocuments.JSON.valueToTree(loaded).path("services");
-    }
-
-    private static Map<String, String> environment(JsonNode service) {
-        Map<String, String> env = new TreeMap<>();
-        service.path("environment")
-                .properties()
-                .forEach(e -> env.put(e.getKey(), e.getValue().asText()));
-        return env;
     }
 
     /** The DLP server's own listener for Envoy's access logs ({@code audit.als.port}), beside its ext_proc port. */
@@ -87,7 +78,7 @@ class ServerContractTest {
                     ServerContract.meshguardEnv(container(server)),
                     "Deployment " + server.deployment(),
                     unchecked));
-            Map<String, String> composeEnv = environment(services.path(server.composeService()));
+            Map<String, String> composeEnv = YamlDocuments.composeEnvironment(services.path(server.composeService()));
             if (services.path(server.composeService()).has("env_file")) {
                 // env files are written by make-secrets.sh: printf 'NAME=%s'
                 java.util.regex.Matcher m = java.util.regex.Pattern.compile("printf '([A-Z0-9_]+)=%s")
@@ -141,7 +132,7 @@ class ServerContractTest {
         JsonNode services = composeServices();
         for (ServerContract server : ServerContract.all()) {
             JsonNode service = services.path(server.composeService());
-            Map<String, String> env = environment(service);
+            Map<String, String> env = YamlDocuments.composeEnvironment(service);
             int grpc = Integer.parseInt(env.getOrDefault(
                     server.grpcPortKey().envVar(), server.grpcPortKey().formattedDefault()));
             int http = Integer.parseInt(env.getOrDefault(

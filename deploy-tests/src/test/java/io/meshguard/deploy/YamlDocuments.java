@@ -11,6 +11,8 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
 import java.util.stream.Stream;
 
 /** Reads YAML files (one or many documents each) into JSON trees; empty documents are skipped. */
@@ -55,5 +57,14 @@ final class YamlDocuments {
         } catch (IOException e) {
             throw new UncheckedIOException("cannot list " + dir, e);
         }
+    }
+
+    /** A compose service's {@code environment:} map, sorted by name. */
+    static Map<String, String> composeEnvironment(JsonNode service) {
+        Map<String, String> env = new TreeMap<>();
+        service.path("environment")
+                .properties()
+                .forEach(e -> env.put(e.getKey(), e.getValue().asText()));
+        return env;
     }
 }

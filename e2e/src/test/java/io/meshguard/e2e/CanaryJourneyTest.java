@@ -91,6 +91,12 @@ class CanaryJourneyTest {
     }
 
     private static CanaryProbe probe(List<CanaryRoute> routes, SimpleMeterRegistry meters) throws Exception {
+        return probe(routes, Duration.ofSeconds(30), meters);
+    }
+
+    /** A probe through the gateway as the canary tenant, waiting up to {@code evidenceWait} for the audit rows. */
+    private static CanaryProbe probe(List<CanaryRoute> routes, Duration evidenceWait, SimpleMeterRegistry meters)
+            throws Exception {
         return new CanaryProbe(
                 routes,
                 throughTheGateway(),
@@ -99,7 +105,7 @@ class CanaryJourneyTest {
                 403,
                 Duration.ofMinutes(1),
                 new AuditApiEvidence(new AdminClient(stack.xdsAdminUrl(), stack.adminToken())),
-                Duration.ofSeconds(30),
+                evidenceWait,
                 Clock.systemUTC(),
                 meters);
     }
@@ -192,17 +198,7 @@ class CanaryJourneyTest {
                     "POST",
                     List.of(CanaryKind.EXPIRED_TOKEN, CanaryKind.TEST_CARD),
                     Map.of("x-tenant-id", "t-canary"));
-            CanaryProbe probe = new CanaryProbe(
-                    List.of(route),
-                    throughTheGateway(),
-                    Optional.empty(),
-                    Optional.of(stack.token("canary", "t-canary", List.of("demo"))),
-                    403,
-                    Duration.ofMinutes(1),
-                    new AuditApiEvidence(new AdminClient(stack.xdsAdminUrl(), stack.adminToken())),
-                    Duration.ofSeconds(3),
-                    Clock.systemUTC(),
-                    new SimpleMeterRegistry());
+            CanaryProbe probe = probe(List.of(route), Duration.ofSeconds(3), new SimpleMeterRegistry());
 
             List<CanaryResult> results = probe.runOnce();
 

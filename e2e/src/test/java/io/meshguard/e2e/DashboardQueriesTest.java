@@ -135,18 +135,7 @@ class DashboardQueriesTest {
                         tenant)),
                 403);
         // a DLP stream whose answer carries a card number: a finding, masked
-        expect(
-                gateway.send(authorized(
-                        DownstreamRequest.withBody(
-                                "POST",
-                                DemoGateway.HOST,
-                                "/demo/chat/completions",
-                                "{\"stream\":true}",
-                                "content-type",
-                                "application/json"),
-                        token,
-                        tenant)),
-                200);
+        expect(gateway.send(authorized(DemoChat.completion("{\"stream\":true}"), token, tenant)), 200);
         // an upload carrying a private key: blocked
         expect(
                 gateway.send(authorized(

@@ -112,17 +112,7 @@ class EnvoyGatewayParityTest {
                 var s = c.createStatement()) {
             s.execute("insert into tenant (id) values ('initech'), ('globex'), ('hooli') on conflict do nothing");
         }
-        stack.admin(
-                "PUT",
-                "/v1/operator/clusters/local",
-                "{\"region\": \"local\", \"gateway_groups\": {\"local\": [\"default\"]}}");
-        stack.admin("POST", "/v1/provider/products", """
-                {"id": "payments", "tenant": "default", "name": "Payments", "visibility": "public",
-                 "operations": [{"id": "create-charge", "api": "payments", "method": "post", "path": "/charges"}]}""");
-        stack.admin("POST", "/v1/provider/products/payments/state", "{\"state\": \"published\"}");
-        stack.admin("POST", "/v1/provider/products/payments/plans", """
-                {"name": "free", "approval": "auto", "auth_modes": ["apikey"],
-                 "limits": {"quota": {"period": "day", "limit": 3}}}""");
+        PaymentsSample.productWithFreePlan(stack);
         stack.admin("POST", "/v1/provider/plans/payments-free/state", "{\"state\": \"published\"}");
         stack.admin("POST", "/v1/provider/products/payments/product-publishes", """
                 {"cluster": "local", "environment": "dev", "auth_mode": "apikey", "gateway_group": "local"}""");

@@ -403,13 +403,7 @@ class GatewayJourneysTest {
     @Test
     void sseAnswer_withACardSplitAcrossDeltas_arrivesMaskedAndStillValidSse() throws Exception {
         Exchange exchange = gateway.send(authorized(
-                DownstreamRequest.withBody(
-                        "POST",
-                        DemoGateway.HOST,
-                        "/demo/chat/completions",
-                        "{\"stream\":true,\"messages\":[{\"role\":\"user\",\"content\":\"my card?\"}]}",
-                        "content-type",
-                        "application/json"),
+                DemoChat.completion("{\"stream\":true,\"messages\":[{\"role\":\"user\",\"content\":\"my card?\"}]}"),
                 "t-sse"));
 
         assertThat(exchange.status()).as(exchange.describe()).isEqualTo(200);
@@ -452,15 +446,8 @@ class GatewayJourneysTest {
 
     @Test
     void oneRequestId_joinsTheAuthzDecision_dlpFinding_andApiCallRows() throws Exception {
-        Exchange exchange = gateway.send(authorized(
-                DownstreamRequest.withBody(
-                        "POST",
-                        DemoGateway.HOST,
-                        "/demo/chat/completions",
-                        "{\"stream\":true,\"messages\":[]}",
-                        "content-type",
-                        "application/json"),
-                "t-audit"));
+        Exchange exchange =
+                gateway.send(authorized(DemoChat.completion("{\"stream\":true,\"messages\":[]}"), "t-audit"));
         assertThat(exchange.status()).as(exchange.describe()).isEqualTo(200);
 
         // 90 s, as the usage journey: a clean-clone CI run on a loaded machine once found no rows at 30 s. (That
@@ -1033,15 +1020,7 @@ class GatewayJourneysTest {
         PG.stopServer();
         try {
             for (int i = 0; i < 5; i++) {
-                Exchange during = gateway.send(authorized(
-                        DownstreamRequest.withBody(
-                                "POST",
-                                DemoGateway.HOST,
-                                "/demo/chat/completions",
-                                "{\"stream\":true}",
-                                "content-type",
-                                "application/json"),
-                        "t-outage"));
+                Exchange during = gateway.send(authorized(DemoChat.completion("{\"stream\":true}"), "t-outage"));
                 assertThat(during.status())
                         .as("requests are served while the database is away: " + during.describe())
                         .isEqualTo(200);

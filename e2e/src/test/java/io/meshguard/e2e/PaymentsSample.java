@@ -36,6 +36,24 @@ final class PaymentsSample {
                 """.formatted(PORT, backend.port()), GROUP, PORT);
     }
 
+    /**
+     * Through the admin API: cluster local serves group local, and the payments product (one operation, create-charge)
+     * is published with its plan free (approved at once, API keys, three calls a day) still a draft.
+     */
+    static void productWithFreePlan(E2eStack stack) throws Exception {
+        stack.admin(
+                "PUT",
+                "/v1/operator/clusters/local",
+                "{\"region\": \"local\", \"gateway_groups\": {\"local\": [\"default\"]}}");
+        stack.admin("POST", "/v1/provider/products", """
+                {"id": "payments", "tenant": "default", "name": "Payments", "visibility": "public",
+                 "operations": [{"id": "create-charge", "api": "payments", "method": "post", "path": "/charges"}]}""");
+        stack.admin("POST", "/v1/provider/products/payments/state", "{\"state\": \"published\"}");
+        stack.admin("POST", "/v1/provider/products/payments/plans", """
+                {"name": "free", "approval": "auto", "auth_modes": ["apikey"],
+                 "limits": {"quota": {"period": "day", "limit": 3}}}""");
+    }
+
     /** A charge with {@code key}, sending its tenant as the header contract of the fixture policy asks. */
     static DownstreamRequest charge(String key, String tenant) {
         return DownstreamRequest.withBody(

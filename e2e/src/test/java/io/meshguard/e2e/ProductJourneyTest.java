@@ -129,17 +129,7 @@ class ProductJourneyTest {
     @Test
     @Order(1)
     void provider_publishesAProductWithTwoPlans_asARevisionOfTheDevGateway() throws Exception {
-        stack.admin(
-                "PUT",
-                "/v1/operator/clusters/local",
-                "{\"region\": \"local\", \"gateway_groups\": {\"local\": [\"default\"]}}");
-        stack.admin("POST", "/v1/provider/products", """
-                {"id": "payments", "tenant": "default", "name": "Payments", "visibility": "public",
-                 "operations": [{"id": "create-charge", "api": "payments", "method": "post", "path": "/charges"}]}""");
-        stack.admin("POST", "/v1/provider/products/payments/state", "{\"state\": \"published\"}");
-        stack.admin("POST", "/v1/provider/products/payments/plans", """
-                {"name": "free", "approval": "auto", "auth_modes": ["apikey"],
-                 "limits": {"quota": {"period": "day", "limit": 3}}}""");
+        PaymentsSample.productWithFreePlan(stack);
         stack.admin("POST", "/v1/provider/products/payments/plans", """
                 {"name": "gold", "approval": "manual", "auth_modes": ["apikey"],
                  "limits": {"quota": {"period": "day", "limit": 1000}}}""");

@@ -146,32 +146,12 @@ final class ExtAuthzCall {
                     .check(request);
         } catch (RuntimeException e) {
             if (config.getFailureModeAllow()) {
-                return new Result(
-                        Outcome.ERROR_ALLOWED,
-                        0,
-                        new Headers(),
-                        "",
-                        List.of(),
-                        request.getAttributes().getRequest().getHttp().getPath(),
-                        request,
-                        null,
-                        e.toString(),
-                        Struct.getDefaultInstance());
+                return failed(Outcome.ERROR_ALLOWED, 0, request, e);
             }
             int status = config.hasStatusOnError() && config.getStatusOnError().getCodeValue() != 0
                     ? config.getStatusOnError().getCodeValue()
                     : 403;
-            return new Result(
-                    Outcome.ERROR_DENIED,
-                    status,
-                    new Headers(),
-                    "",
-                    List.of(),
-                    request.getAttributes().getRequest().getHttp().getPath(),
-                    request,
-                    null,
-                    e.toString(),
-                    Struct.getDefaultInstance());
+            return failed(Outcome.ERROR_DENIED, status, request, e);
         }
         String path = request.getAttributes().getRequest().getHttp().getPath();
         Struct metadata = dynamicMetadata(response, Duration.between(started, Instant.now()));
@@ -210,6 +190,21 @@ final class ExtAuthzCall {
         }
         return new Result(
                 Outcome.DENIED, status, out, denied.getBody(), List.of(), path, request, response, "", metadata);
+    }
+
+    /** The result of a Check that failed before an answer ({@code e}): no headers, no body, no metadata. */
+    private static Result failed(Outcome outcome, int status, CheckRequest request, RuntimeException e) {
+        return new Result(
+                outcome,
+                status,
+                new Headers(),
+                "",
+                List.of(),
+                request.getAttributes().getRequest().getHttp().getPath(),
+                request,
+                null,
+                e.toString(),
+                Struct.getDefaultInstance());
     }
 
     /**

@@ -124,6 +124,17 @@ public final class RouteTable {
         };
     }
 
+    /** Http::Utility::updateAuthority's append_xfh: the authority replaced is appended to x-forwarded-host. */
+    private static void appendForwardedHost(RouteAction action, String authority, Headers headers) {
+        if (action.getAppendXForwardedHost() && !authority.isEmpty()) {
+            headers.set(
+                    "x-forwarded-host",
+                    headers.first("x-forwarded-host")
+                            .map(v -> v + "," + authority)
+                            .orElse(authority));
+        }
+    }
+
     /**
      * The {@code host} the router sends upstream. {@code host_rewrite_literal} replaces it with the literal, whatever
      * the cluster. {@code auto_host_rewrite} on a STRICT_DNS or LOGICAL_DNS cluster
@@ -139,13 +150,7 @@ public final class RouteTable {
         if (action.getHostRewriteSpecifierCase() == RouteAction.HostRewriteSpecifierCase.HOST_REWRITE_LITERAL) {
             // RouteEntryImplBase::finalizeRequestHeaders (source/common/router/config_impl.cc): after the route's
             // header removal, Http::Utility::updateAuthority(headers, host_rewrite_, append_xfh_)
-            if (action.getAppendXForwardedHost() && !authority.isEmpty()) {
-                headers.set(
-                        "x-forwarded-host",
-                        headers.first("x-forwarded-host")
-                                .map(v -> v + "," + authority)
-                                .orElse(authority));
-            }
+            appendForwardedHost(action, authority, headers);
             return action.getHostRewriteLiteral();
         }
         if (!action.hasAutoHostRewrite() || !action.getAutoHostRewrite().getValue()) {
@@ -172,13 +177,7 @@ public final class RouteTable {
         if (names.size() != 1) {
             throw new UnmodelledException("auto_host_rewrite over " + names.size() + " endpoint names " + names);
         }
-        if (action.getAppendXForwardedHost() && !authority.isEmpty()) {
-            headers.set(
-                    "x-forwarded-host",
-                    headers.first("x-forwarded-host")
-                            .map(v -> v + "," + authority)
-                            .orElse(authority));
-        }
+        appendForwardedHost(action, authority, headers);
         return names.iterator().next();
     }
 

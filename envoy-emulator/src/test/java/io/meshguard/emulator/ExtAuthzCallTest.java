@@ -17,10 +17,8 @@ import io.envoyproxy.envoy.type.v3.HttpStatus;
 import io.envoyproxy.envoy.type.v3.StatusCode;
 import io.grpc.ManagedChannel;
 import io.grpc.Server;
-import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
-import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
 import io.grpc.stub.StreamObserver;
-import java.net.InetSocketAddress;
+import io.meshguard.testing.LoopbackGrpc;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Tag;
@@ -78,19 +76,14 @@ class ExtAuthzCallTest {
                         .addHeaders(
                                 option("www-authenticate", "ApiKey", HeaderAppendAction.OVERWRITE_IF_EXISTS_OR_ADD)))
                 .build();
-        Server server = NettyServerBuilder.forAddress(new InetSocketAddress("127.0.0.1", 0))
-                .addService(new AuthorizationGrpc.AuthorizationImplBase() {
-                    @Override
-                    public void check(CheckRequest request, StreamObserver<CheckResponse> responses) {
-                        responses.onNext(denial);
-                        responses.onCompleted();
-                    }
-                })
-                .build()
-                .start();
-        ManagedChannel channel = NettyChannelBuilder.forAddress("127.0.0.1", server.getPort())
-                .usePlaintext()
-                .build();
+        Server server = LoopbackGrpc.serve(new AuthorizationGrpc.AuthorizationImplBase() {
+            @Override
+            public void check(CheckRequest request, StreamObserver<CheckResponse> responses) {
+                responses.onNext(denial);
+                responses.onCompleted();
+            }
+        });
+        ManagedChannel channel = LoopbackGrpc.channelTo(server.getPort());
         try {
             ExtAuthz config = ExtAuthz.getDefaultInstance();
             CheckRequest check = ExtAuthzCall.build(

@@ -15,10 +15,8 @@ import io.envoyproxy.envoy.service.ext_proc.v3.ProcessingResponse;
 import io.envoyproxy.envoy.service.ext_proc.v3.StreamedBodyResponse;
 import io.grpc.ManagedChannel;
 import io.grpc.Server;
-import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
-import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
 import io.grpc.stub.StreamObserver;
-import java.net.InetSocketAddress;
+import io.meshguard.testing.LoopbackGrpc;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -57,77 +55,66 @@ class ExtProcBodyBeforeHeadersAnswerTest {
     /** Answers the request headers only after the request body's end, then returns every piece upper-cased. */
     @BeforeEach
     void start() throws Exception {
-        server = NettyServerBuilder.forAddress(new InetSocketAddress("127.0.0.1", 0))
-                .addService(new ExternalProcessorGrpc.ExternalProcessorImplBase() {
+        server = LoopbackGrpc.serve(new ExternalProcessorGrpc.ExternalProcessorImplBase() {
+            @Override
+            public StreamObserver<ProcessingRequest> process(StreamObserver<ProcessingResponse> responses) {
+                List<ByteString> held = new ArrayList<>();
+                boolean[] outOfOrder = {false};
+                return new StreamObserver<>() {
                     @Override
-                    public StreamObserver<ProcessingRequest> process(StreamObserver<ProcessingResponse> responses) {
-                        List<ByteString> held = new ArrayList<>();
-                        boolean[] outOfOrder = {false};
-                        return new StreamObserver<>() {
-                            @Override
-                            public void onNext(ProcessingRequest r) {
-                                if (r.hasRequestHeaders()) {
-                                    seenBeforeHeadersAnswer.add("headers");
-                                    outOfOrder[0] = r.getRequestHeaders().getHeaders().getHeadersList().stream()
-                                            .anyMatch(h -> h.getRawValue()
-                                                    .toStringUtf8()
-                                                    .equals("/out-of-order"));
-                                } else if (r.hasRequestBody() && outOfOrder[0]) {
-                                    // a body piece back before any headers answer: a broken processor
+                    public void onNext(ProcessingRequest r) {
+                        if (r.hasRequestHeaders()) {
+                            seenBeforeHeadersAnswer.add("headers");
+                            outOfOrder[0] = r.getRequestHeaders().getHeaders().getHeadersList().stream()
+                                    .anyMatch(
+                                            h -> h.getRawValue().toStringUtf8().equals("/out-of-order"));
+                        } else if (r.hasRequestBody() && outOfOrder[0]) {
+                            // a body piece back before any headers answer: a broken processor
+                            responses.onNext(ProcessingResponse.newBuilder()
+                                    .setRequestBody(BodyResponse.newBuilder()
+                                            .setResponse(CommonResponse.newBuilder()
+                                                    .setBodyMutation(BodyMutation.newBuilder()
+                                                            .setStreamedResponse(StreamedBodyResponse.newBuilder()
+                                                                    .setBody(r.getRequestBody()
+                                                                            .getBody())))))
+                                    .build());
+                        } else if (r.hasRequestBody()) {
+                            held.add(r.getRequestBody().getBody());
+                            seenBeforeHeadersAnswer.add(
+                                    "body:" + r.getRequestBody().getBody().toStringUtf8());
+                            if (r.getRequestBody().getEndOfStream()) {
+                                responses.onNext(ProcessingResponse.newBuilder()
+                                        .setRequestHeaders(HeadersResponse.getDefaultInstance())
+                                        .build());
+                                for (int i = 0; i < held.size(); i++) {
+                                    String up = held.get(i).toStringUtf8().toUpperCase(Locale.ROOT);
                                     responses.onNext(ProcessingResponse.newBuilder()
                                             .setRequestBody(BodyResponse.newBuilder()
                                                     .setResponse(CommonResponse.newBuilder()
                                                             .setBodyMutation(BodyMutation.newBuilder()
                                                                     .setStreamedResponse(
                                                                             StreamedBodyResponse.newBuilder()
-                                                                                    .setBody(r.getRequestBody()
-                                                                                            .getBody())))))
+                                                                                    .setBody(
+                                                                                            ByteString.copyFromUtf8(up))
+                                                                                    .setEndOfStream(
+                                                                                            i == held.size() - 1)))))
                                             .build());
-                                } else if (r.hasRequestBody()) {
-                                    held.add(r.getRequestBody().getBody());
-                                    seenBeforeHeadersAnswer.add("body:"
-                                            + r.getRequestBody().getBody().toStringUtf8());
-                                    if (r.getRequestBody().getEndOfStream()) {
-                                        responses.onNext(ProcessingResponse.newBuilder()
-                                                .setRequestHeaders(HeadersResponse.getDefaultInstance())
-                                                .build());
-                                        for (int i = 0; i < held.size(); i++) {
-                                            String up =
-                                                    held.get(i).toStringUtf8().toUpperCase(Locale.ROOT);
-                                            responses.onNext(ProcessingResponse.newBuilder()
-                                                    .setRequestBody(BodyResponse.newBuilder()
-                                                            .setResponse(CommonResponse.newBuilder()
-                                                                    .setBodyMutation(BodyMutation.newBuilder()
-                                                                            .setStreamedResponse(
-                                                                                    StreamedBodyResponse.newBuilder()
-                                                                                            .setBody(
-                                                                                                    ByteString
-                                                                                                            .copyFromUtf8(
-                                                                                                                    up))
-                                                                                            .setEndOfStream(i
-                                                                                                    == held.size()
-                                                                                                            - 1)))))
-                                                    .build());
-                                        }
-                                    }
                                 }
                             }
-
-                            @Override
-                            public void onError(Throwable t) {}
-
-                            @Override
-                            public void onCompleted() {
-                                responses.onCompleted();
-                            }
-                        };
+                        }
                     }
-                })
-                .build()
-                .start();
-        channel = NettyChannelBuilder.forAddress("127.0.0.1", server.getPort())
-                .usePlaintext()
-                .build();
+
+                    @Override
+                    public void onError(Throwable t) {}
+
+                    @Override
+                    public void onCompleted() {
+                        responses.onCompleted();
+                    }
+                };
+            }
+        });
+        channel = LoopbackGrpc.channelTo(server.getPort());
     }
 
     @AfterEach

@@ -9,10 +9,8 @@ import io.envoyproxy.envoy.service.ext_proc.v3.ProcessingRequest;
 import io.envoyproxy.envoy.service.ext_proc.v3.ProcessingResponse;
 import io.grpc.ManagedChannel;
 import io.grpc.Server;
-import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
-import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
 import io.grpc.stub.StreamObserver;
-import java.net.InetSocketAddress;
+import io.meshguard.testing.LoopbackGrpc;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -42,35 +40,29 @@ class ExtProcSessionTest {
     /** A processor that closes the stream with OK on the request headers, without answering them. */
     @BeforeEach
     void start() throws Exception {
-        server = NettyServerBuilder.forAddress(new InetSocketAddress("127.0.0.1", 0))
-                .addService(new ExternalProcessorGrpc.ExternalProcessorImplBase() {
+        server = LoopbackGrpc.serve(new ExternalProcessorGrpc.ExternalProcessorImplBase() {
+            @Override
+            public StreamObserver<ProcessingRequest> process(StreamObserver<ProcessingResponse> responses) {
+                return new StreamObserver<>() {
                     @Override
-                    public StreamObserver<ProcessingRequest> process(StreamObserver<ProcessingResponse> responses) {
-                        return new StreamObserver<>() {
-                            @Override
-                            public void onNext(ProcessingRequest r) {
-                                seen.add(r);
-                                boolean stall = r.getRequestHeaders().getHeaders().getHeadersList().stream()
-                                        .anyMatch(h ->
-                                                h.getRawValue().toStringUtf8().equals("/stall"));
-                                if (r.hasRequestHeaders() && !stall) {
-                                    responses.onCompleted(); // e.g. a processor with nothing to do for this route
-                                }
-                            }
-
-                            @Override
-                            public void onError(Throwable t) {}
-
-                            @Override
-                            public void onCompleted() {}
-                        };
+                    public void onNext(ProcessingRequest r) {
+                        seen.add(r);
+                        boolean stall = r.getRequestHeaders().getHeaders().getHeadersList().stream()
+                                .anyMatch(h -> h.getRawValue().toStringUtf8().equals("/stall"));
+                        if (r.hasRequestHeaders() && !stall) {
+                            responses.onCompleted(); // e.g. a processor with nothing to do for this route
+                        }
                     }
-                })
-                .build()
-                .start();
-        channel = NettyChannelBuilder.forAddress("127.0.0.1", server.getPort())
-                .usePlaintext()
-                .build();
+
+                    @Override
+                    public void onError(Throwable t) {}
+
+                    @Override
+                    public void onCompleted() {}
+                };
+            }
+        });
+        channel = LoopbackGrpc.channelTo(server.getPort());
     }
 
     @AfterEach

@@ -22,9 +22,8 @@ import io.envoyproxy.envoy.type.v3.HttpStatus;
 import io.envoyproxy.envoy.type.v3.StatusCode;
 import io.grpc.Server;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
-import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
 import io.grpc.stub.StreamObserver;
-import java.net.InetSocketAddress;
+import io.meshguard.testing.LoopbackGrpc;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -66,40 +65,34 @@ class SidecarTest {
     @BeforeEach
     void start() throws Exception {
         // allows with one header set, unless the path says /deny
-        authz = NettyServerBuilder.forAddress(new InetSocketAddress("127.0.0.1", 0))
-                .addService(new AuthorizationGrpc.AuthorizationImplBase() {
-                    @Override
-                    public void check(CheckRequest request, StreamObserver<CheckResponse> responses) {
-                        checks.add(request);
-                        boolean deny = request.getAttributes()
-                                .getRequest()
-                                .getHttp()
-                                .getPath()
-                                .startsWith("/deny");
-                        responses.onNext(
-                                deny
-                                        ? CheckResponse.newBuilder()
-                                                .setStatus(Status.newBuilder().setCode(Code.PERMISSION_DENIED_VALUE))
-                                                .setDeniedResponse(DeniedHttpResponse.newBuilder()
-                                                        .setStatus(HttpStatus.newBuilder()
-                                                                .setCode(StatusCode.Forbidden))
-                                                        .setBody("denied"))
-                                                .setDynamicMetadata(NONCE)
-                                                .build()
-                                        : CheckResponse.newBuilder()
-                                                .setStatus(Status.newBuilder().setCode(Code.OK_VALUE))
-                                                .setOkResponse(OkHttpResponse.newBuilder()
-                                                        .addHeaders(HeaderValueOption.newBuilder()
-                                                                .setHeader(HeaderValue.newBuilder()
-                                                                        .setKey("x-checked")
-                                                                        .setValue("yes"))))
-                                                .setDynamicMetadata(NONCE)
-                                                .build());
-                        responses.onCompleted();
-                    }
-                })
-                .build()
-                .start();
+        authz = LoopbackGrpc.serve(new AuthorizationGrpc.AuthorizationImplBase() {
+            @Override
+            public void check(CheckRequest request, StreamObserver<CheckResponse> responses) {
+                checks.add(request);
+                boolean deny =
+                        request.getAttributes().getRequest().getHttp().getPath().startsWith("/deny");
+                responses.onNext(
+                        deny
+                                ? CheckResponse.newBuilder()
+                                        .setStatus(Status.newBuilder().setCode(Code.PERMISSION_DENIED_VALUE))
+                                        .setDeniedResponse(DeniedHttpResponse.newBuilder()
+                                                .setStatus(
+                                                        HttpStatus.newBuilder().setCode(StatusCode.Forbidden))
+                                                .setBody("denied"))
+                                        .setDynamicMetadata(NONCE)
+                                        .build()
+                                : CheckResponse.newBuilder()
+                                        .setStatus(Status.newBuilder().setCode(Code.OK_VALUE))
+                                        .setOkResponse(OkHttpResponse.newBuilder()
+                                                .addHeaders(HeaderValueOption.newBuilder()
+                                                        .setHeader(HeaderValue.newBuilder()
+                                                                .setKey("x-checked")
+                                                                .setValue("yes"))))
+                                        .setDynamicMetadata(NONCE)
+                                        .build());
+                responses.onCompleted();
+            }
+        });
         workload = UpstreamServer.json("accounts", 0, "{\"upstream\":\"{upstream}\"}");
         sidecar = new Sidecar(WORKLOAD, "127.0.0.1:" + authz.getPort(), workload.port(), 25, EnvoyVersion.SIDECAR_1_36);
     }
@@ -223,32 +216,29 @@ class SidecarTest {
 
     /** An access-log service that keeps what it is sent: the log names of the streams, and the entries. */
     private static Server accessLogService(List<String> logNames, List<HTTPAccessLogEntry> entries) throws Exception {
-        return NettyServerBuilder.forAddress(new InetSocketAddress("127.0.0.1", 0))
-                .addService(new AccessLogServiceGrpc.AccessLogServiceImplBase() {
+        return LoopbackGrpc.serve(new AccessLogServiceGrpc.AccessLogServiceImplBase() {
+            @Override
+            public StreamObserver<StreamAccessLogsMessage> streamAccessLogs(
+                    StreamObserver<StreamAccessLogsResponse> responses) {
+                return new StreamObserver<>() {
                     @Override
-                    public StreamObserver<StreamAccessLogsMessage> streamAccessLogs(
-                            StreamObserver<StreamAccessLogsResponse> responses) {
-                        return new StreamObserver<>() {
-                            @Override
-                            public void onCompleted() {
-                                responses.onCompleted();
-                            }
-
-                            @Override
-                            public void onError(Throwable t) {}
-
-                            @Override
-                            public void onNext(StreamAccessLogsMessage m) {
-                                if (m.hasIdentifier()) {
-                                    logNames.add(m.getIdentifier().getLogName());
-                                }
-                                entries.addAll(m.getHttpLogs().getLogEntryList());
-                            }
-                        };
+                    public void onCompleted() {
+                        responses.onCompleted();
                     }
-                })
-                .build()
-                .start();
+
+                    @Override
+                    public void onError(Throwable t) {}
+
+                    @Override
+                    public void onNext(StreamAccessLogsMessage m) {
+                        if (m.hasIdentifier()) {
+                            logNames.add(m.getIdentifier().getLogName());
+                        }
+                        entries.addAll(m.getHttpLogs().getLogEntryList());
+                    }
+                };
+            }
+        });
     }
 
     /**

@@ -443,7 +443,7 @@ final class DirectionState {
     }
 
     /** Counts decoded bytes against the limit on their way to the transformer. */
-    private final BodyTransformer sink = new BodyTransformer() {
+    private final BodyTransformer sink = new BodyTransformer.Forwarding() {
         @Override
         public void write(byte[] b, int off, int len) {
             if (truncated) {
@@ -472,19 +472,6 @@ final class DirectionState {
             transformer().write(b, off, len);
             scanned += len;
             scanned(len);
-        }
-
-        @Override
-        public void finish() {}
-
-        @Override
-        public Optional<Finding> blockedBy() {
-            return Optional.empty();
-        }
-
-        @Override
-        public long heldBack() {
-            return 0;
         }
     };
 }

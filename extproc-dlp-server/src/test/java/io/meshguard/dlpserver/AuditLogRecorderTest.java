@@ -5,11 +5,11 @@ import static org.awaitility.Awaitility.await;
 
 import io.envoyproxy.envoy.extensions.filters.http.ext_proc.v3.ProcessingMode.BodySendMode;
 import io.grpc.ManagedChannel;
-import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import io.meshguard.audit.AuditEvent;
 import io.meshguard.audit.AuditKind;
 import io.meshguard.runtime.grpc.GrpcServerSettings;
 import io.meshguard.testing.IntegrationTest;
+import io.meshguard.testing.LoopbackGrpc;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -38,9 +38,7 @@ class AuditLogRecorderTest {
                 new AuditLogRecorder(e -> events.add(e)),
                 new SimpleMeterRegistry());
         server.start();
-        ManagedChannel ch = NettyChannelBuilder.forAddress("127.0.0.1", server.grpcPort())
-                .usePlaintext()
-                .build();
+        ManagedChannel ch = LoopbackGrpc.channelTo(server.grpcPort());
         io.grpc.Metadata routeHint = new io.grpc.Metadata();
         routeHint.put(RouteHint.ROUTE_KEY, "payments-create");
         try (EnvoyStream s = new EnvoyStream(ch, BodySendMode.BUFFERED, BodySendMode.NONE, routeHint)) {
@@ -103,9 +101,7 @@ class AuditLogRecorderTest {
                 new AuditLogRecorder(e -> events.add(e)),
                 new SimpleMeterRegistry());
         server.start();
-        ManagedChannel ch = NettyChannelBuilder.forAddress("127.0.0.1", server.grpcPort())
-                .usePlaintext()
-                .build();
+        ManagedChannel ch = LoopbackGrpc.channelTo(server.grpcPort());
         try (EnvoyStream s = new EnvoyStream(ch, BodySendMode.BUFFERED, BodySendMode.NONE)) {
             s.requestLine(true, "GET", "/cards/4532015112830366/balance", "pay.bank", "x-request-id", "r-43");
             s.next();

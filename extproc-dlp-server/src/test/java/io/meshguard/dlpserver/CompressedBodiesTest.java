@@ -1,10 +1,11 @@
 package io.meshguard.dlpserver;
 
+import static io.meshguard.dlpserver.EnvoyStream.removed;
+import static io.meshguard.dlpserver.EnvoyStream.setHeader;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import io.airlift.compress.zstd.ZstdOutputStream;
-import io.envoyproxy.envoy.config.core.v3.HeaderValueOption;
 import io.envoyproxy.envoy.extensions.filters.http.ext_proc.v3.ProcessingMode.BodySendMode;
 import io.envoyproxy.envoy.service.ext_proc.v3.CommonResponse;
 import io.envoyproxy.envoy.service.ext_proc.v3.ProcessingResponse;
@@ -65,19 +66,6 @@ class CompressedBodiesTest {
             }
         }
         return text.toString();
-    }
-
-    private static List<String> removed(CommonResponse c) {
-        return c.getHeaderMutation().getRemoveHeadersList();
-    }
-
-    private static String setHeader(CommonResponse c, String key) {
-        for (HeaderValueOption o : c.getHeaderMutation().getSetHeadersList()) {
-            if (o.getHeader().getKey().equals(key)) {
-                return o.getHeader().getRawValue().toStringUtf8();
-            }
-        }
-        return null;
     }
 
     /** Plays one FULL_DUPLEX response with the given coding, fed in chunks of {@code chunk} bytes. */

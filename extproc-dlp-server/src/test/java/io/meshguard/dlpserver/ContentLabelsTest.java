@@ -1,5 +1,6 @@
 package io.meshguard.dlpserver;
 
+import static io.meshguard.dlpserver.ServerFixture.utf8;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.envoyproxy.envoy.extensions.filters.http.ext_proc.v3.ProcessingMode.BodySendMode;
@@ -93,10 +94,6 @@ class ContentLabelsTest {
 
     private static Answer send(byte[] body, String... headers) throws Exception {
         return send("/v1/embeddings", body, headers);
-    }
-
-    private static byte[] utf8(String s) {
-        return s.getBytes(StandardCharsets.UTF_8);
     }
 
     private static String form(String boundary, String... parts) {
@@ -228,19 +225,9 @@ class ContentLabelsTest {
                 s.next();
                 ByteArrayOutputStream got = new ByteArrayOutputStream();
                 s.requestBody(java.util.Arrays.copyOfRange(body, 0, split), false);
-                got.writeBytes(s.next()
-                        .getRequestBody()
-                        .getResponse()
-                        .getBodyMutation()
-                        .getBody()
-                        .toByteArray());
+                got.writeBytes(nextRequestBody(s));
                 s.requestBody(java.util.Arrays.copyOfRange(body, split, body.length), true);
-                got.writeBytes(s.next()
-                        .getRequestBody()
-                        .getResponse()
-                        .getBodyMutation()
-                        .getBody()
-                        .toByteArray());
+                got.writeBytes(nextRequestBody(s));
                 assertThat(got.toString(StandardCharsets.ISO_8859_1))
                         .as("split at %d", split)
                         .doesNotContain(CARD)
@@ -464,5 +451,15 @@ class ContentLabelsTest {
         Answer a = send(utf8("x"), "content-type", "text/plain", "content-encoding", coding);
         assertThat(a.refused()).as(coding).isTrue();
         assertThat(a.reason()).isEqualTo("meshguard_dlp_unknown_encoding");
+    }
+
+    /** The request body the next answer passes on (a buffered or streamed body mutation). */
+    private static byte[] nextRequestBody(EnvoyStream s) throws Exception {
+        return s.next()
+                .getRequestBody()
+                .getResponse()
+                .getBodyMutation()
+                .getBody()
+                .toByteArray();
     }
 }

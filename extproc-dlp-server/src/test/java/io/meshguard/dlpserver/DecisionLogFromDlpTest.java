@@ -6,11 +6,11 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.envoyproxy.envoy.extensions.filters.http.ext_proc.v3.ProcessingMode.BodySendMode;
 import io.grpc.ManagedChannel;
-import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import io.meshguard.audit.DecisionLog;
 import io.meshguard.audit.DecisionLogSettings;
 import io.meshguard.runtime.grpc.GrpcServerSettings;
 import io.meshguard.testing.IntegrationTest;
+import io.meshguard.testing.LoopbackGrpc;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
@@ -47,9 +47,7 @@ class DecisionLogFromDlpTest {
                 new AuditLogRecorder(decisionLog),
                 meters);
         server.start();
-        ManagedChannel ch = NettyChannelBuilder.forAddress("127.0.0.1", server.grpcPort())
-                .usePlaintext()
-                .build();
+        ManagedChannel ch = LoopbackGrpc.channelTo(server.grpcPort());
         try (EnvoyStream s = new EnvoyStream(ch, BodySendMode.BUFFERED, BodySendMode.NONE, new io.grpc.Metadata())) {
             s.requestLine(
                     false,

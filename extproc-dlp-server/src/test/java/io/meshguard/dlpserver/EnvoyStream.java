@@ -3,7 +3,9 @@ package io.meshguard.dlpserver;
 import com.google.protobuf.ByteString;
 import io.envoyproxy.envoy.config.core.v3.HeaderMap;
 import io.envoyproxy.envoy.config.core.v3.HeaderValue;
+import io.envoyproxy.envoy.config.core.v3.HeaderValueOption;
 import io.envoyproxy.envoy.extensions.filters.http.ext_proc.v3.ProcessingMode.BodySendMode;
+import io.envoyproxy.envoy.service.ext_proc.v3.CommonResponse;
 import io.envoyproxy.envoy.service.ext_proc.v3.ExternalProcessorGrpc;
 import io.envoyproxy.envoy.service.ext_proc.v3.HttpBody;
 import io.envoyproxy.envoy.service.ext_proc.v3.HttpHeaders;
@@ -22,6 +24,8 @@ import java.util.List;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Function;
+import java.util.function.Predicate;
 
 /**
  * Plays Envoy's side of one ext_proc stream over real gRPC: sends ProcessingRequests message by message (the first
@@ -186,29 +190,41 @@ final class EnvoyStream implements AutoCloseable {
         }
     }
 
-    /** The bytes the client would receive from FULL_DUPLEX response answers, in order. */
-    static byte[] responseBytes(List<ProcessingResponse> answers) {
-        java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
-        for (ProcessingResponse r : answers) {
-            if (r.hasResponseBody()) {
-                out.writeBytes(r.getResponseBody()
-                        .getResponse()
-                        .getBodyMutation()
-                        .getStreamedResponse()
-                        .getBody()
-                        .toByteArray());
+    /** The headers an answer removes. */
+    static List<String> removed(CommonResponse c) {
+        return c.getHeaderMutation().getRemoveHeadersList();
+    }
+
+    /** The value an answer sets header {@code key} to, or null when it sets none. */
+    static String setHeader(CommonResponse c, String key) {
+        for (HeaderValueOption o : c.getHeaderMutation().getSetHeadersList()) {
+            if (o.getHeader().getKey().equals(key)) {
+                return o.getHeader().getRawValue().toStringUtf8();
             }
         }
-        return out.toByteArray();
+        return null;
+    }
+
+    /** The bytes the client would receive from FULL_DUPLEX response answers, in order. */
+    static byte[] responseBytes(List<ProcessingResponse> answers) {
+        return streamedBytes(answers, ProcessingResponse::hasResponseBody, r -> r.getResponseBody()
+                .getResponse());
     }
 
     /** The bytes the upstream would receive from FULL_DUPLEX request answers, in order. */
     static byte[] requestBytes(List<ProcessingResponse> answers) {
+        return streamedBytes(answers, ProcessingResponse::hasRequestBody, r -> r.getRequestBody()
+                .getResponse());
+    }
+
+    private static byte[] streamedBytes(
+            List<ProcessingResponse> answers,
+            Predicate<ProcessingResponse> ofDirection,
+            Function<ProcessingResponse, CommonResponse> common) {
         java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
         for (ProcessingResponse r : answers) {
-            if (r.hasRequestBody()) {
-                out.writeBytes(r.getRequestBody()
-                        .getResponse()
+            if (ofDirection.test(r)) {
+                out.writeBytes(common.apply(r)
                         .getBodyMutation()
                         .getStreamedResponse()
                         .getBody()

@@ -1,9 +1,11 @@
 package io.meshguard.dlpserver;
 
+import static io.meshguard.dlpserver.EnvoyStream.removed;
+import static io.meshguard.dlpserver.EnvoyStream.setHeader;
+import static io.meshguard.dlpserver.ServerFixture.utf8;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
-import io.envoyproxy.envoy.config.core.v3.HeaderValueOption;
 import io.envoyproxy.envoy.extensions.filters.http.ext_proc.v3.ProcessingMode.BodySendMode;
 import io.envoyproxy.envoy.service.ext_proc.v3.CommonResponse;
 import io.envoyproxy.envoy.service.ext_proc.v3.ProcessingResponse;
@@ -22,10 +24,6 @@ class ExtProcProtocolTest {
     @AutoClose
     private static final ServerFixture fx = ServerFixture.started();
 
-    private static byte[] utf8(String s) {
-        return s.getBytes(StandardCharsets.UTF_8);
-    }
-
     private static String sse(String... tokens) {
         StringBuilder sb = new StringBuilder();
         int id = 0;
@@ -41,19 +39,6 @@ class ExtProcProtocolTest {
 
     private static String streamedBody(List<ProcessingResponse> answers) {
         return new String(EnvoyStream.responseBytes(answers), StandardCharsets.UTF_8);
-    }
-
-    private static List<String> removed(CommonResponse c) {
-        return c.getHeaderMutation().getRemoveHeadersList();
-    }
-
-    private static String setHeader(CommonResponse c, String key) {
-        for (HeaderValueOption o : c.getHeaderMutation().getSetHeadersList()) {
-            if (o.getHeader().getKey().equals(key)) {
-                return o.getHeader().getRawValue().toStringUtf8();
-            }
-        }
-        return null;
     }
 
     @Test

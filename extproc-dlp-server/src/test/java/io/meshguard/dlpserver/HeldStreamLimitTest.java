@@ -6,10 +6,10 @@ import io.envoyproxy.envoy.extensions.filters.http.ext_proc.v3.ProcessingMode.Bo
 import io.envoyproxy.envoy.service.ext_proc.v3.ProcessingResponse;
 import io.grpc.ManagedChannel;
 import io.grpc.Status;
-import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import io.meshguard.runtime.config.Config;
 import io.meshguard.runtime.config.ConfigLoader;
 import io.meshguard.testing.IntegrationTest;
+import io.meshguard.testing.LoopbackGrpc;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -62,9 +62,7 @@ class HeldStreamLimitTest {
                 },
                 meters);
         server.start();
-        ManagedChannel channel = NettyChannelBuilder.forAddress("127.0.0.1", server.grpcPort())
-                .usePlaintext()
-                .build();
+        ManagedChannel channel = LoopbackGrpc.channelTo(server.grpcPort());
         try {
             List<EnvoyStream> held = new ArrayList<>();
             for (int i = 0; i < 2; i++) {

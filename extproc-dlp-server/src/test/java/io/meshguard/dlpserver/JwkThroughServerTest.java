@@ -26,6 +26,20 @@ class JwkThroughServerTest {
     @AutoClose
     private static final ServerFixture fx = ServerFixture.started();
 
+    /** Each chunking of {@code body} ends in an immediate response, and the client got no six bytes of the key. */
+    private static void assertBlocked_noSixBytesOfTheKeySent(String body, int... chunks) throws Exception {
+        for (int chunk : chunks) {
+            List<ProcessingResponse> answers = respond(body, chunk);
+            assertThat(answers.get(answers.size() - 1).hasImmediateResponse())
+                    .as("chunk %d", chunk)
+                    .isTrue();
+            String sent = new String(EnvoyStream.responseBytes(answers), StandardCharsets.UTF_8);
+            for (int k = 0; k + 6 <= D.length(); k++) {
+                assertThat(sent).as("chunk %d", chunk).doesNotContain(D.substring(k, k + 6));
+            }
+        }
+    }
+
     private static List<ProcessingResponse> respond(String body, int chunk) throws Exception {
         return respond(body, chunk, "application/json");
     }
@@ -49,16 +63,7 @@ class JwkThroughServerTest {
     void privateJwk_memberBeforeKty_inSmallChunks_isBlocked_noByteOfTheKeySent() throws Exception {
         String body = "{\"keys\":[{\"d\":\"" + D + "\",\"crv\":\"P-256\",\"x\":\"" + X + "\",\"y\":\"" + X
                 + "\",\"kty\":\"EC\"}]}";
-        for (int chunk : new int[] {1, 5, 13, 64}) {
-            List<ProcessingResponse> answers = respond(body, chunk);
-            assertThat(answers.get(answers.size() - 1).hasImmediateResponse())
-                    .as("chunk %d", chunk)
-                    .isTrue();
-            String sent = new String(EnvoyStream.responseBytes(answers), StandardCharsets.UTF_8);
-            for (int k = 0; k + 6 <= D.length(); k++) {
-                assertThat(sent).as("chunk %d", chunk).doesNotContain(D.substring(k, k + 6));
-            }
-        }
+        assertBlocked_noSixBytesOfTheKeySent(body, 1, 5, 13, 64);
     }
 
     @Test
@@ -66,16 +71,7 @@ class JwkThroughServerTest {
         // issue 23: a key pasted into a message's text, its quotes escaped, as an LLM API answer or prompt carries it
         String body = "{\"choices\":[{\"message\":{\"role\":\"assistant\",\"content\":\"{\\\"d\\\":\\\"" + D
                 + "\\\",\\\"crv\\\":\\\"P-256\\\",\\\"x\\\":\\\"" + X + "\\\",\\\"kty\\\":\\\"EC\\\"}\"}}]}";
-        for (int chunk : new int[] {1, 7, 64}) {
-            List<ProcessingResponse> answers = respond(body, chunk);
-            assertThat(answers.get(answers.size() - 1).hasImmediateResponse())
-                    .as("chunk %d", chunk)
-                    .isTrue();
-            String sent = new String(EnvoyStream.responseBytes(answers), StandardCharsets.UTF_8);
-            for (int k = 0; k + 6 <= D.length(); k++) {
-                assertThat(sent).as("chunk %d", chunk).doesNotContain(D.substring(k, k + 6));
-            }
-        }
+        assertBlocked_noSixBytesOfTheKeySent(body, 1, 7, 64);
     }
 
     private static void assertBlockedWithoutTheKey(List<ProcessingResponse> answers, String what) {

@@ -1,5 +1,6 @@
 package io.meshguard.dlpserver;
 
+import static io.meshguard.dlpserver.ServerFixture.utf8;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
@@ -62,10 +63,6 @@ class PhaseDeadlineTest {
         fx.close();
     }
 
-    private static byte[] utf8(String s) {
-        return s.getBytes(StandardCharsets.UTF_8);
-    }
-
     private static double overDeadline(String phase, String direction) {
         var c = fx.meters
                 .find("meshguard_dlp_streams_over_deadline_total")
@@ -80,11 +77,7 @@ class PhaseDeadlineTest {
     }
 
     private static DlpAuditSink.ApiCallEvent auditRow(String requestId) {
-        await().until(() -> fx.calls.stream().anyMatch(c -> c.requestId().equals(requestId)));
-        return fx.calls.stream()
-                .filter(c -> c.requestId().equals(requestId))
-                .findFirst()
-                .orElseThrow();
+        return fx.apiCallRow(requestId);
     }
 
     private static void assertStalledThenEnds(CountDownLatch stalled) throws InterruptedException {

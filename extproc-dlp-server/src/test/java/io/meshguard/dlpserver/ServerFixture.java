@@ -127,6 +127,21 @@ final class ServerFixture implements AutoCloseable {
         }
     }
 
+    /** The api_call row of {@code requestId}, once the server has written it. */
+    DlpAuditSink.ApiCallEvent apiCallRow(String requestId) {
+        org.awaitility.Awaitility.await()
+                .until(() -> calls.stream().anyMatch(c -> c.requestId().equals(requestId)));
+        return calls.stream()
+                .filter(c -> c.requestId().equals(requestId))
+                .findFirst()
+                .orElseThrow();
+    }
+
+    /** The bytes of {@code s} in UTF-8, as the tests send bodies. */
+    static byte[] utf8(String s) {
+        return s.getBytes(StandardCharsets.UTF_8);
+    }
+
     ServerFixture(DecoderBudget decoders) throws Exception {
         this(decoders, PhaseDeadlines.DEFAULTS, io.meshguard.dlp.content.Transformers::forKind);
     }

@@ -1,5 +1,6 @@
 package io.meshguard.dlpserver;
 
+import static io.meshguard.dlpserver.ServerFixture.utf8;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.envoyproxy.envoy.extensions.filters.http.ext_proc.v3.ProcessingMode.BodySendMode;
@@ -8,8 +9,7 @@ import io.meshguard.testing.IntegrationTest;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.List;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.AutoClose;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -25,21 +25,8 @@ import org.junit.jupiter.api.Test;
  */
 @IntegrationTest
 class StreamEndTest {
-    private ServerFixture fx;
-
-    @BeforeEach
-    void start() throws Exception {
-        fx = new ServerFixture();
-    }
-
-    @AfterEach
-    void stop() throws Exception {
-        fx.close();
-    }
-
-    private static byte[] utf8(String s) {
-        return s.getBytes(StandardCharsets.UTF_8);
-    }
+    @AutoClose
+    private final ServerFixture fx = ServerFixture.started();
 
     @Test
     void answeredStream_staysOpenUntilEnvoyHalfCloses_soNothingPassesUnprocessed() throws Exception {

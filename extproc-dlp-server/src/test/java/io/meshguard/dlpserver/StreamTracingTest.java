@@ -1,5 +1,6 @@
 package io.meshguard.dlpserver;
 
+import static io.meshguard.dlpserver.ServerFixture.utf8;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
@@ -54,10 +55,6 @@ class StreamTracingTest {
         byte[] b = new byte[bytes];
         RANDOM.nextBytes(b);
         return HexFormat.of().formatHex(b);
-    }
-
-    private static byte[] utf8(String s) {
-        return s.getBytes(StandardCharsets.UTF_8);
     }
 
     private static Metadata traceparent(String trace, String parent) {

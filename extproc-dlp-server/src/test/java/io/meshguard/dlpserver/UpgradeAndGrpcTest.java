@@ -1,7 +1,7 @@
 package io.meshguard.dlpserver;
 
+import static io.meshguard.dlpserver.ServerFixture.utf8;
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.awaitility.Awaitility.await;
 
 import io.envoyproxy.envoy.extensions.filters.http.ext_proc.v3.ProcessingMode.BodySendMode;
 import io.envoyproxy.envoy.service.ext_proc.v3.ProcessingResponse;
@@ -31,21 +31,13 @@ class UpgradeAndGrpcTest {
     @AutoClose
     private static final ServerFixture fx = ServerFixture.started();
 
-    private static byte[] utf8(String s) {
-        return s.getBytes(StandardCharsets.UTF_8);
-    }
-
     private static double counter(String name, String... tags) {
         var c = fx.meters.find(name).tags(tags).counter();
         return c == null ? 0 : c.count();
     }
 
     private static DlpAuditSink.ApiCallEvent auditRow(String requestId) {
-        await().until(() -> fx.calls.stream().anyMatch(c -> c.requestId().equals(requestId)));
-        return fx.calls.stream()
-                .filter(c -> c.requestId().equals(requestId))
-                .findFirst()
-                .orElseThrow();
+        return fx.apiCallRow(requestId);
     }
 
     /** A client frame as RFC 6455 section 5.3 masks it: what a scanner sees is the text XORed with the key. */

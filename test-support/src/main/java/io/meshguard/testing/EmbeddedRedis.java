@@ -43,6 +43,14 @@ public final class EmbeddedRedis implements AutoCloseable {
         }
     }
 
+    /** The URL of a server that was started and closed again: a loopback port nothing listens on (a store down). */
+    public static String closedUrl() {
+        EmbeddedRedis gone = start();
+        String url = gone.endpoint().url();
+        gone.close();
+        return url;
+    }
+
     public RedisEndpoint endpoint() {
         return new RedisEndpoint("127.0.0.1", port, "embedded");
     }

@@ -15,8 +15,6 @@ import io.grpc.Metadata;
 import io.grpc.Server;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
-import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
-import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
 import io.grpc.stub.ClientCalls;
 import io.grpc.stub.MetadataUtils;
 import io.grpc.stub.StreamObserver;
@@ -27,8 +25,8 @@ import io.meshguard.runtime.config.Config;
 import io.meshguard.runtime.config.ConfigLoader;
 import io.meshguard.runtime.config.ConfigSchema;
 import io.meshguard.testing.IntegrationTest;
+import io.meshguard.testing.LoopbackGrpc;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
-import java.net.InetSocketAddress;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -74,13 +72,8 @@ class AccessLogSendersTest {
                 new AccessLogMapper(AccessLogHeaders.defaults(), PathPolicy.DROP_QUERY),
                 senders,
                 meters);
-        server = NettyServerBuilder.forAddress(new InetSocketAddress("127.0.0.1", 0))
-                .addService(receiver)
-                .build()
-                .start();
-        channel = NettyChannelBuilder.forAddress("127.0.0.1", server.getPort())
-                .usePlaintext()
-                .build();
+        server = LoopbackGrpc.serve(receiver);
+        channel = LoopbackGrpc.channelTo(server.getPort());
     }
 
     /** The receiver's own sidecar modelled: it reaches the app from 127.0.0.1 here (a trusted proxy address). */

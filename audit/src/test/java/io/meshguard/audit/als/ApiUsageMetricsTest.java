@@ -17,19 +17,17 @@ import io.envoyproxy.envoy.service.accesslog.v3.AccessLogServiceGrpc;
 import io.envoyproxy.envoy.service.accesslog.v3.StreamAccessLogsMessage;
 import io.grpc.ManagedChannel;
 import io.grpc.Server;
-import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
-import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
 import io.grpc.stub.StreamObserver;
 import io.meshguard.audit.AuditEvent;
 import io.meshguard.audit.PathPolicy;
 import io.meshguard.contract.ProfileLabels;
 import io.meshguard.contract.RouteContract.AccessLogTags;
 import io.meshguard.testing.IntegrationTest;
+import io.meshguard.testing.LoopbackGrpc;
 import io.meshguard.testing.StreamSink;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.distribution.CountAtBucket;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
-import java.net.InetSocketAddress;
 import java.time.Clock;
 import java.time.Instant;
 import java.time.ZoneOffset;
@@ -66,13 +64,8 @@ class ApiUsageMetricsTest {
                 AccessLogSenders.localDevelopment(),
                 meters,
                 new ApiUsageMetrics(meters, Clock.fixed(NOW, ZoneOffset.UTC)));
-        server = NettyServerBuilder.forAddress(new InetSocketAddress("127.0.0.1", 0))
-                .addService(receiver)
-                .build()
-                .start();
-        channel = NettyChannelBuilder.forAddress("127.0.0.1", server.getPort())
-                .usePlaintext()
-                .build();
+        server = LoopbackGrpc.serve(receiver);
+        channel = LoopbackGrpc.channelTo(server.getPort());
         stream = AccessLogServiceGrpc.newStub(channel).streamAccessLogs(StreamSink.discarding());
     }
 

@@ -17,8 +17,6 @@ import io.envoyproxy.envoy.service.accesslog.v3.AccessLogServiceGrpc;
 import io.envoyproxy.envoy.service.accesslog.v3.StreamAccessLogsMessage;
 import io.grpc.ManagedChannel;
 import io.grpc.Server;
-import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
-import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
 import io.grpc.stub.StreamObserver;
 import io.meshguard.audit.AuditEvent;
 import io.meshguard.audit.AuditKind;
@@ -34,10 +32,10 @@ import io.meshguard.audit.query.CoverageReport.Sample;
 import io.meshguard.audit.query.CoverageReport.ServiceCoverage;
 import io.meshguard.contract.RouteContract.AccessLogTags;
 import io.meshguard.testing.IntegrationTest;
+import io.meshguard.testing.LoopbackGrpc;
 import io.meshguard.testing.PostgresExtension;
 import io.meshguard.testing.StreamSink;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
-import java.net.InetSocketAddress;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -456,13 +454,8 @@ class CoverageReportTest {
                 new AccessLogMapper(AccessLogHeaders.defaults(), PathPolicy.DROP_QUERY),
                 io.meshguard.audit.als.AccessLogSenders.localDevelopment(),
                 new SimpleMeterRegistry());
-        Server server = NettyServerBuilder.forAddress(new InetSocketAddress("127.0.0.1", 0))
-                .addService(receiver)
-                .build()
-                .start();
-        ManagedChannel channel = NettyChannelBuilder.forAddress("127.0.0.1", server.getPort())
-                .usePlaintext()
-                .build();
+        Server server = LoopbackGrpc.serve(receiver);
+        ManagedChannel channel = LoopbackGrpc.channelTo(server.getPort());
         try {
             StreamObserver<StreamAccessLogsMessage> stream =
                     AccessLogServiceGrpc.newStub(channel).streamAccessLogs(StreamSink.discarding());

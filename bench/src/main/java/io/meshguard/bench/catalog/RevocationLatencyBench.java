@@ -73,7 +73,7 @@ public final class RevocationLatencyBench {
         }
         try {
             waitUntil(replicas, true);
-            long[] notify = notifyRoundTrips(ds, probes);
+            long[] notify = notifyRoundTrips(ds, probes, 0);
             TenantScope acme = TenantScope.of(Set.of("acme"));
             long[] push = new long[probes];
             boolean active = true;
@@ -121,7 +121,11 @@ public final class RevocationLatencyBench {
         }
     }
 
-    private static long[] notifyRoundTrips(HikariDataSource ds, int probes) throws Exception {
+    /**
+     * Round trips of {@code probes} plain NOTIFYs to a LISTENing connection: the floor any pushed change is measured
+     * against. {@code pauseNanos} between probes (0: none).
+     */
+    static long[] notifyRoundTrips(HikariDataSource ds, int probes, long pauseNanos) throws Exception {
         long[] out = new long[probes];
         try (Connection listen = ds.getConnection();
                 Connection send = ds.getConnection();
@@ -139,6 +143,9 @@ public final class RevocationLatencyBench {
                     }
                 }
                 out[i] = System.nanoTime() - t0;
+                if (pauseNanos > 0) {
+                    LockSupport.parkNanos(pauseNanos);
+                }
             }
         }
         return out;
@@ -183,7 +190,8 @@ public final class RevocationLatencyBench {
         return id;
     }
 
-    private static double pct(long[] values, double p) {
+    /** The {@code p}th percentile of {@code values} (nearest rank). */
+    static double pct(long[] values, double p) {
         long[] sorted = values.clone();
         Arrays.sort(sorted);
         return sorted[(int) Math.min(sorted.length - 1, Math.ceil(p / 100.0 * sorted.length) - 1)];

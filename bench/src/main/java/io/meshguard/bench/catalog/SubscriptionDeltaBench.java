@@ -1,5 +1,7 @@
 package io.meshguard.bench.catalog;
 
+import static io.meshguard.bench.catalog.RevocationLatencyBench.pct;
+
 import com.zaxxer.hikari.HikariDataSource;
 import io.meshguard.db.DataSourceFactory;
 import io.meshguard.db.Migrations;
@@ -27,13 +29,10 @@ import java.sql.Connection;
 import java.sql.Statement;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.locks.LockSupport;
-import org.postgresql.PGConnection;
 
 /**
  * How long one subscription change takes to reach three extauthz replicas with a large catalogue, end to end as a
@@ -93,7 +92,7 @@ public final class SubscriptionDeltaBench {
             LocalStack local = LocalStack.start(stack, context, component -> {});
             XdsStackPart xds = local.part(XdsStackPart.class);
             String token = adminToken(xds.tokenFile());
-            long[] notify = notifyRoundTrips(ds, probes);
+            long[] notify = RevocationLatencyBench.notifyRoundTrips(ds, probes, 1_000_000);
             print("NOTIFY -> LISTEN (baseline)", notify);
             boolean active = true;
             for (String protocol : modes) {
@@ -343,36 +342,6 @@ public final class SubscriptionDeltaBench {
         void stop() {
             process.destroy();
         }
-    }
-
-    private static long[] notifyRoundTrips(HikariDataSource ds, int probes) throws Exception {
-        long[] out = new long[probes];
-        try (Connection listen = ds.getConnection();
-                Connection send = ds.getConnection();
-                Statement l = listen.createStatement();
-                Statement s = send.createStatement()) {
-            l.execute("LISTEN bench_baseline");
-            PGConnection pg = listen.unwrap(PGConnection.class);
-            for (int i = 0; i < probes; i++) {
-                long t0 = System.nanoTime();
-                s.execute("NOTIFY bench_baseline");
-                while (true) {
-                    var notes = pg.getNotifications(1000);
-                    if (notes != null && notes.length > 0) {
-                        break;
-                    }
-                }
-                out[i] = System.nanoTime() - t0;
-                LockSupport.parkNanos(1_000_000);
-            }
-        }
-        return out;
-    }
-
-    private static double pct(long[] values, double p) {
-        long[] sorted = values.clone();
-        Arrays.sort(sorted);
-        return sorted[(int) Math.min(sorted.length - 1, Math.ceil(p / 100.0 * sorted.length) - 1)];
     }
 
     private static void print(String what, long[] ns) {

@@ -1,15 +1,14 @@
 package io.meshguard.bench.dlp;
 
+import static io.meshguard.bench.dlp.ExtProcMessages.hv;
+
 import com.google.protobuf.ByteString;
 import io.envoyproxy.envoy.config.core.v3.HeaderMap;
-import io.envoyproxy.envoy.config.core.v3.HeaderValue;
-import io.envoyproxy.envoy.extensions.filters.http.ext_proc.v3.ProcessingMode.BodySendMode;
 import io.envoyproxy.envoy.service.ext_proc.v3.ExternalProcessorGrpc;
 import io.envoyproxy.envoy.service.ext_proc.v3.HttpBody;
 import io.envoyproxy.envoy.service.ext_proc.v3.HttpHeaders;
 import io.envoyproxy.envoy.service.ext_proc.v3.ProcessingRequest;
 import io.envoyproxy.envoy.service.ext_proc.v3.ProcessingResponse;
-import io.envoyproxy.envoy.service.ext_proc.v3.ProtocolConfiguration;
 import io.envoyproxy.envoy.service.ext_proc.v3.StreamedBodyResponse;
 import io.grpc.ManagedChannel;
 import io.grpc.Status;
@@ -248,17 +247,10 @@ public final class ConcurrentStreams {
             setUps.acquire();
             StreamObserver<ProcessingRequest> requests =
                     ExternalProcessorGrpc.newStub(ch).process(new ClientStream(counters, setUps));
-            requests.onNext(ProcessingRequest.newBuilder()
-                    .setProtocolConfig(ProtocolConfiguration.newBuilder()
-                            .setRequestBodyMode(BodySendMode.NONE)
-                            .setResponseBodyMode(BodySendMode.FULL_DUPLEX_STREAMED))
-                    .setRequestHeaders(HttpHeaders.newBuilder()
-                            .setEndOfStream(true)
-                            .setHeaders(HeaderMap.newBuilder()
-                                    .addHeaders(hv(":method", "POST"))
-                                    .addHeaders(hv(":path", "/v1/chat/completions"))
-                                    .addHeaders(hv("x-request-id", Long.toHexString(random.nextLong())))))
-                    .build());
+            requests.onNext(ExtProcMessages.bodilessRequestDuplexResponse(HeaderMap.newBuilder()
+                    .addHeaders(hv(":method", "POST"))
+                    .addHeaders(hv(":path", "/v1/chat/completions"))
+                    .addHeaders(hv("x-request-id", Long.toHexString(random.nextLong())))));
             requests.onNext(ProcessingRequest.newBuilder()
                     .setResponseHeaders(HttpHeaders.newBuilder()
                             .setHeaders(HeaderMap.newBuilder()
@@ -348,12 +340,5 @@ public final class ConcurrentStreams {
             Thread.sleep(200);
         }
         return memory.getHeapMemoryUsage().getUsed();
-    }
-
-    static HeaderValue hv(String key, String value) {
-        return HeaderValue.newBuilder()
-                .setKey(key)
-                .setRawValue(ByteString.copyFrom(value, StandardCharsets.UTF_8))
-                .build();
     }
 }

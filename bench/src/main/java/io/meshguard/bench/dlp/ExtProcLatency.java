@@ -1,9 +1,9 @@
 package io.meshguard.bench.dlp;
 
+import static io.meshguard.bench.dlp.ExtProcMessages.hv;
+
 import com.google.protobuf.ByteString;
 import io.envoyproxy.envoy.config.core.v3.HeaderMap;
-import io.envoyproxy.envoy.config.core.v3.HeaderValue;
-import io.envoyproxy.envoy.extensions.filters.http.ext_proc.v3.ProcessingMode.BodySendMode;
 import io.envoyproxy.envoy.service.ext_proc.v3.BodyMutation;
 import io.envoyproxy.envoy.service.ext_proc.v3.BodyResponse;
 import io.envoyproxy.envoy.service.ext_proc.v3.CommonResponse;
@@ -13,7 +13,6 @@ import io.envoyproxy.envoy.service.ext_proc.v3.HttpBody;
 import io.envoyproxy.envoy.service.ext_proc.v3.HttpHeaders;
 import io.envoyproxy.envoy.service.ext_proc.v3.ProcessingRequest;
 import io.envoyproxy.envoy.service.ext_proc.v3.ProcessingResponse;
-import io.envoyproxy.envoy.service.ext_proc.v3.ProtocolConfiguration;
 import io.envoyproxy.envoy.service.ext_proc.v3.StreamedBodyResponse;
 import io.grpc.ManagedChannel;
 import io.grpc.Server;
@@ -93,10 +92,8 @@ public final class ExtProcLatency {
         }
     }
 
-    public static void main(String[] args) throws Exception {
-        Path policy = Path.of(args.length > 0 ? args[0] : "policies/dlp.yaml");
-        int streams = args.length > 1 ? Integer.parseInt(args[1]) : 200;
-        int chunks = args.length > 2 ? Integer.parseInt(args[2]) : 50;
+    /** A started DLP server on a loopback port with {@code policy}, its audit events dropped. */
+    static DlpServer startUnaudited(Path policy) throws Exception {
         DlpServer dlp = DlpServer.create(
                 new DlpServerSettings(
                         GrpcServerSettings.defaults(0).withAddress("127.0.0.1", 0),
@@ -112,6 +109,14 @@ public final class ExtProcLatency {
                 },
                 new SimpleMeterRegistry());
         dlp.start();
+        return dlp;
+    }
+
+    public static void main(String[] args) throws Exception {
+        Path policy = Path.of(args.length > 0 ? args[0] : "policies/dlp.yaml");
+        int streams = args.length > 1 ? Integer.parseInt(args[1]) : 200;
+        int chunks = args.length > 2 ? Integer.parseInt(args[2]) : 50;
+        DlpServer dlp = startUnaudited(policy);
         // The pass-through runs on the same runtime wiring as the DLP server (GrpcServerHost: virtual-thread
         // executor, per-method metrics, call limit, log context), so the ratio measures the DLP work, not a lighter
         // server configuration. -Dpassthrough=bare gives the earlier baseline (a plain Netty server on grpc-java's
@@ -230,14 +235,8 @@ public final class ExtProcLatency {
 
         Stream(ManagedChannel ch, String contentType) throws InterruptedException {
             requests = ExternalProcessorGrpc.newStub(ch).process(StreamSink.into(answers));
-            requests.onNext(ProcessingRequest.newBuilder()
-                    .setProtocolConfig(ProtocolConfiguration.newBuilder()
-                            .setRequestBodyMode(BodySendMode.NONE)
-                            .setResponseBodyMode(BodySendMode.FULL_DUPLEX_STREAMED))
-                    .setRequestHeaders(HttpHeaders.newBuilder()
-                            .setEndOfStream(true)
-                            .setHeaders(HeaderMap.newBuilder().addHeaders(hv(":path", "/v1/chat/completions"))))
-                    .build());
+            requests.onNext(ExtProcMessages.bodilessRequestDuplexResponse(
+                    HeaderMap.newBuilder().addHeaders(hv(":path", "/v1/chat/completions"))));
             answers.poll(10, TimeUnit.SECONDS);
             requests.onNext(ProcessingRequest.newBuilder()
                     .setResponseHeaders(HttpHeaders.newBuilder()
@@ -265,13 +264,6 @@ public final class ExtProcLatency {
         void close() {
             requests.onCompleted();
         }
-    }
-
-    private static HeaderValue hv(String k, String v) {
-        return HeaderValue.newBuilder()
-                .setKey(k)
-                .setRawValue(ByteString.copyFrom(v, StandardCharsets.UTF_8))
-                .build();
     }
 
     /** Random bytes: an image or archive download. */

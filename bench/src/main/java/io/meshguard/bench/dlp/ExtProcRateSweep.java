@@ -1,26 +1,22 @@
 package io.meshguard.bench.dlp;
 
+import static io.meshguard.bench.dlp.ExtProcMessages.hv;
+
 import com.google.protobuf.ByteString;
 import io.envoyproxy.envoy.config.core.v3.HeaderMap;
-import io.envoyproxy.envoy.config.core.v3.HeaderValue;
-import io.envoyproxy.envoy.extensions.filters.http.ext_proc.v3.ProcessingMode.BodySendMode;
 import io.envoyproxy.envoy.service.ext_proc.v3.ExternalProcessorGrpc;
 import io.envoyproxy.envoy.service.ext_proc.v3.HttpBody;
 import io.envoyproxy.envoy.service.ext_proc.v3.HttpHeaders;
 import io.envoyproxy.envoy.service.ext_proc.v3.ProcessingRequest;
 import io.envoyproxy.envoy.service.ext_proc.v3.ProcessingResponse;
-import io.envoyproxy.envoy.service.ext_proc.v3.ProtocolConfiguration;
 import io.grpc.ManagedChannel;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import io.grpc.stub.StreamObserver;
 import io.meshguard.bench.LatencyCsv;
-import io.meshguard.dlpserver.DlpAuditSink;
 import io.meshguard.dlpserver.DlpServer;
-import io.meshguard.dlpserver.DlpServerSettings;
 import io.meshguard.runtime.grpc.GrpcServerHost;
 import io.meshguard.runtime.grpc.GrpcServerSettings;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -58,21 +54,7 @@ public final class ExtProcRateSweep {
             rates.add(Integer.parseInt(r.trim()));
         }
         int chunks = args.length > 3 ? Integer.parseInt(args[3]) : 10;
-        DlpServer dlp = DlpServer.create(
-                new DlpServerSettings(
-                        GrpcServerSettings.defaults(0).withAddress("127.0.0.1", 0),
-                        policy,
-                        new byte[32],
-                        Duration.ofHours(1)),
-                new DlpAuditSink() {
-                    @Override
-                    public void finding(FindingEvent e) {}
-
-                    @Override
-                    public void apiCall(ApiCallEvent e) {}
-                },
-                new SimpleMeterRegistry());
-        dlp.start();
+        DlpServer dlp = ExtProcLatency.startUnaudited(policy);
         GrpcServerHost passHost = new GrpcServerHost(
                 "pass-through-grpc",
                 GrpcServerSettings.defaults(0).withAddress("127.0.0.1", 0),
@@ -214,14 +196,8 @@ public final class ExtProcRateSweep {
         }
 
         synchronized void begin() { // the request observer is not thread-safe: one sender at a time
-            requests.onNext(ProcessingRequest.newBuilder()
-                    .setProtocolConfig(ProtocolConfiguration.newBuilder()
-                            .setRequestBodyMode(BodySendMode.NONE)
-                            .setResponseBodyMode(BodySendMode.FULL_DUPLEX_STREAMED))
-                    .setRequestHeaders(HttpHeaders.newBuilder()
-                            .setEndOfStream(true)
-                            .setHeaders(HeaderMap.newBuilder().addHeaders(hv(":path", "/v1/chat/completions"))))
-                    .build());
+            requests.onNext(ExtProcMessages.bodilessRequestDuplexResponse(
+                    HeaderMap.newBuilder().addHeaders(hv(":path", "/v1/chat/completions"))));
         }
 
         @Override
@@ -265,12 +241,5 @@ public final class ExtProcRateSweep {
         public void onCompleted() {
             // the server closes after our onCompleted; the stream was counted at its last answer
         }
-    }
-
-    private static HeaderValue hv(String k, String v) {
-        return HeaderValue.newBuilder()
-                .setKey(k)
-                .setRawValue(ByteString.copyFrom(v, StandardCharsets.UTF_8))
-                .build();
     }
 }

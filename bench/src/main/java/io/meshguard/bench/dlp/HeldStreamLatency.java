@@ -1,12 +1,12 @@
 package io.meshguard.bench.dlp;
 
+import static io.meshguard.bench.dlp.ExtProcMessages.hv;
+
 import io.envoyproxy.envoy.config.core.v3.HeaderMap;
-import io.envoyproxy.envoy.extensions.filters.http.ext_proc.v3.ProcessingMode.BodySendMode;
 import io.envoyproxy.envoy.service.ext_proc.v3.ExternalProcessorGrpc;
 import io.envoyproxy.envoy.service.ext_proc.v3.HttpHeaders;
 import io.envoyproxy.envoy.service.ext_proc.v3.ProcessingRequest;
 import io.envoyproxy.envoy.service.ext_proc.v3.ProcessingResponse;
-import io.envoyproxy.envoy.service.ext_proc.v3.ProtocolConfiguration;
 import io.grpc.ManagedChannel;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import io.grpc.stub.StreamObserver;
@@ -219,23 +219,15 @@ public final class HeldStreamLatency {
             Held h = new Held(ready, setUps);
             h.requests = ExternalProcessorGrpc.newStub(channels.get(s % channels.size()))
                     .process(h);
-            h.requests.onNext(ProcessingRequest.newBuilder()
-                    .setProtocolConfig(ProtocolConfiguration.newBuilder()
-                            .setRequestBodyMode(BodySendMode.NONE)
-                            .setResponseBodyMode(BodySendMode.FULL_DUPLEX_STREAMED))
-                    .setRequestHeaders(HttpHeaders.newBuilder()
-                            .setEndOfStream(true)
-                            .setHeaders(HeaderMap.newBuilder()
-                                    .addHeaders(ConcurrentStreams.hv(":method", "POST"))
-                                    .addHeaders(ConcurrentStreams.hv(":path", "/v1/chat/completions"))
-                                    .addHeaders(
-                                            ConcurrentStreams.hv("x-request-id", Long.toHexString(random.nextLong())))))
-                    .build());
+            h.requests.onNext(ExtProcMessages.bodilessRequestDuplexResponse(HeaderMap.newBuilder()
+                    .addHeaders(hv(":method", "POST"))
+                    .addHeaders(hv(":path", "/v1/chat/completions"))
+                    .addHeaders(hv("x-request-id", Long.toHexString(random.nextLong())))));
             h.requests.onNext(ProcessingRequest.newBuilder()
                     .setResponseHeaders(HttpHeaders.newBuilder()
                             .setHeaders(HeaderMap.newBuilder()
-                                    .addHeaders(ConcurrentStreams.hv(":status", "200"))
-                                    .addHeaders(ConcurrentStreams.hv("content-type", "text/event-stream"))))
+                                    .addHeaders(hv(":status", "200"))
+                                    .addHeaders(hv("content-type", "text/event-stream"))))
                     .build());
             h.requests.onNext(ConcurrentStreams.body(ConcurrentStreams.EVENT_1, false));
             h.requests.onNext(ConcurrentStreams.body(ConcurrentStreams.EVENT_2, false));

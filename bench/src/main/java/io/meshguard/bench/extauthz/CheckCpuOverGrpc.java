@@ -2,7 +2,6 @@ package io.meshguard.bench.extauthz;
 
 import io.envoyproxy.envoy.service.auth.v3.CheckRequest;
 import io.grpc.ManagedChannel;
-import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import java.io.BufferedReader;
 import java.io.InputStreamReader;
 import java.io.PrintStream;
@@ -80,11 +79,7 @@ public final class CheckCpuOverGrpc {
                             SubscriptionCheckBench.request(ready.get("key"), true)));
             List<LoadGenerator> gens = new ArrayList<>();
             for (Scenario s : scenarios) {
-                ManagedChannel channel = NettyChannelBuilder.forAddress("127.0.0.1", s.port())
-                        .usePlaintext()
-                        .build();
-                channels.add(channel);
-                gens.add(new LoadGenerator(channel, s.request()));
+                gens.add(LoadGenerator.onLoopback(s.port(), s.request(), channels));
             }
             for (int i = 0; i < gens.size(); i++) {
                 LoadGenerator.Result warm =

@@ -188,11 +188,7 @@ public final class CheckPodBench {
             long auditBefore = count(ds);
             List<LoadGenerator> gens = new ArrayList<>();
             for (Server s : servers) {
-                ManagedChannel channel = NettyChannelBuilder.forAddress("127.0.0.1", s.port())
-                        .usePlaintext()
-                        .build();
-                channels.add(channel);
-                gens.add(new LoadGenerator(channel, s.request()));
+                gens.add(LoadGenerator.onLoopback(s.port(), s.request(), channels));
             }
             for (int i = 0; i < gens.size(); i++) {
                 LoadGenerator.Result warm = gens.get(i).closedLoop(32, warmUp);

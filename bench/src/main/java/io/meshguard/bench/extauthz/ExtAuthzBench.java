@@ -4,7 +4,6 @@ import com.nimbusds.jose.JWSAlgorithm;
 import com.nimbusds.jwt.JWTClaimsSet;
 import io.envoyproxy.envoy.service.auth.v3.CheckRequest;
 import io.grpc.ManagedChannel;
-import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import io.meshguard.catalogmodel.apikey.ApiKeyService;
 import io.meshguard.catalogmodel.apikey.InMemoryApiKeyStore;
 import io.meshguard.extauthz.server.ExtAuthzConfig;
@@ -187,11 +186,7 @@ public final class ExtAuthzBench {
         List<LoadGenerator> gens = new ArrayList<>();
         try {
             for (Scenario s : scenarios) {
-                ManagedChannel channel = NettyChannelBuilder.forAddress("127.0.0.1", s.port())
-                        .usePlaintext()
-                        .build();
-                channels.add(channel);
-                gens.add(new LoadGenerator(channel, s.request()));
+                gens.add(LoadGenerator.onLoopback(s.port(), s.request(), channels));
             }
             List<InterleavedRounds.Measured> measured = InterleavedRounds.run(
                     scenarios.stream().map(Scenario::name).toList(), gens, seconds, rates, rounds);

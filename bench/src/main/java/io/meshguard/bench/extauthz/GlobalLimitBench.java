@@ -2,7 +2,6 @@ package io.meshguard.bench.extauthz;
 
 import io.envoyproxy.envoy.service.auth.v3.CheckRequest;
 import io.grpc.ManagedChannel;
-import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import io.meshguard.extauthz.redis.RedisSettings;
 import io.meshguard.extauthz.server.ExtAuthzConfig;
 import io.meshguard.extauthz.server.ExtAuthzServer;
@@ -197,11 +196,7 @@ public final class GlobalLimitBench {
         try {
             List<LoadGenerator> gens = new ArrayList<>();
             for (Scenario s : scenarios) {
-                ManagedChannel channel = NettyChannelBuilder.forAddress("127.0.0.1", s.port())
-                        .usePlaintext()
-                        .build();
-                channels.add(channel);
-                gens.add(new LoadGenerator(channel, request()));
+                gens.add(LoadGenerator.onLoopback(s.port(), request(), channels));
             }
             List<InterleavedRounds.Measured> measured = InterleavedRounds.run(
                     scenarios.stream().map(Scenario::name).toList(), gens, seconds, rates, rounds);

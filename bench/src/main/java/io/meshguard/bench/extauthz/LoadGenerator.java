@@ -4,8 +4,10 @@ import io.envoyproxy.envoy.service.auth.v3.AuthorizationGrpc;
 import io.envoyproxy.envoy.service.auth.v3.CheckRequest;
 import io.envoyproxy.envoy.service.auth.v3.CheckResponse;
 import io.grpc.ManagedChannel;
+import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import io.grpc.stub.StreamObserver;
 import java.time.Duration;
+import java.util.List;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
@@ -25,6 +27,17 @@ final class LoadGenerator {
 
     private final AuthorizationGrpc.AuthorizationStub stub;
     private final Supplier<CheckRequest> requests;
+
+    /**
+     * A generator sending {@code request} over a new plaintext channel to {@code port} on loopback; the channel joins
+     * {@code channels}, which the caller shuts down.
+     */
+    static LoadGenerator onLoopback(int port, CheckRequest request, List<ManagedChannel> channels) {
+        ManagedChannel channel =
+                NettyChannelBuilder.forAddress("127.0.0.1", port).usePlaintext().build();
+        channels.add(channel);
+        return new LoadGenerator(channel, request);
+    }
 
     LoadGenerator(ManagedChannel channel, CheckRequest request) {
         this(channel, () -> request);

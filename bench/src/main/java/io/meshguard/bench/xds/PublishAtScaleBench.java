@@ -1,5 +1,7 @@
 package io.meshguard.bench.xds;
 
+import static io.meshguard.bench.xds.XdsBenchmark.pct;
+
 import com.zaxxer.hikari.HikariDataSource;
 import io.grpc.ManagedChannel;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
@@ -22,10 +24,7 @@ import io.meshguard.xds.store.PgRevisionStore;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
-import java.net.URI;
 import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
@@ -425,21 +424,7 @@ public final class PublishAtScaleBench {
     }
 
     private void send(String method, String path, String body) throws Exception {
-        HttpResponse<String> r = client.send(
-                HttpRequest.newBuilder(URI.create(base + path))
-                        .header("Authorization", "Bearer " + TOKEN)
-                        .method(method, HttpRequest.BodyPublishers.ofString(body))
-                        .build(),
-                HttpResponse.BodyHandlers.ofString());
-        if (r.statusCode() != 200) {
-            throw new IllegalStateException(method + " " + path + " → " + r.statusCode() + " " + r.body());
-        }
-    }
-
-    private static double pct(List<Long> nanos, int p) {
-        List<Long> s = nanos.stream().sorted().toList();
-        int i = (int) Math.ceil(p / 100.0 * s.size()) - 1;
-        return s.get(Math.max(0, Math.min(s.size() - 1, i))) / 1e6;
+        XdsBenchmark.send(client, base, method, path, body);
     }
 
     private static void waitFor(java.util.function.BooleanSupplier condition) throws InterruptedException {

@@ -342,7 +342,8 @@ public final class XdsBenchmark {
         pg.close();
     }
 
-    private static void send(HttpClient client, String base, String method, String path, String body) throws Exception {
+    /** Calls the admin API at {@code base} with the benchmark token; anything but 200 fails the run. */
+    static void send(HttpClient client, String base, String method, String path, String body) throws Exception {
         HttpResponse<String> r = client.send(
                 HttpRequest.newBuilder(URI.create(base + path))
                         .header("Authorization", "Bearer " + TOKEN)
@@ -354,7 +355,8 @@ public final class XdsBenchmark {
         }
     }
 
-    private static double pct(List<Long> nanos, int p) {
+    /** The {@code p}th percentile of {@code nanos} in ms (nearest rank). */
+    static double pct(List<Long> nanos, int p) {
         List<Long> s = nanos.stream().sorted().toList();
         int i = (int) Math.ceil(p / 100.0 * s.size()) - 1;
         return s.get(Math.max(0, Math.min(s.size() - 1, i))) / 1e6;

@@ -269,16 +269,7 @@ public final class CatalogService {
         if (command.kind() == AuthMode.OAUTH2) {
             return createOAuthClient(who, scope, application, command);
         }
-        Credential cr = refusing(() -> store.addCredential(
-                scope,
-                new Credential(
-                        required(command.id().orElse(""), "id"),
-                        command.kind(),
-                        application,
-                        CredentialState.ACTIVE,
-                        command.expiresAt(),
-                        Optional.empty(),
-                        command.subscriptions())));
+        Credential cr = addActive(scope, required(command.id().orElse(""), "id"), command.kind(), application, command);
         recorded(
                 who,
                 "credential:create",
@@ -287,6 +278,21 @@ public final class CatalogService {
                 "",
                 CatalogJson.credential(cr));
         return new BoundCredential(cr, Optional.empty());
+    }
+
+    /** Stores an active credential {@code id} of {@code application}, with the command's end and subscriptions. */
+    private Credential addActive(
+            TenantScope scope, String id, AuthMode kind, String application, NewCredential command) {
+        return refusing(() -> store.addCredential(
+                scope,
+                new Credential(
+                        id,
+                        kind,
+                        application,
+                        CredentialState.ACTIVE,
+                        command.expiresAt(),
+                        Optional.empty(),
+                        command.subscriptions())));
     }
 
     /**
@@ -309,16 +315,7 @@ public final class CatalogService {
         } catch (KeycloakClients.ProvisioningFailed e) {
             throw new OperationRefused(502, "the identity provider refused the client: " + e.getMessage());
         }
-        Credential cr = refusing(() -> store.addCredential(
-                scope,
-                new Credential(
-                        clientId,
-                        AuthMode.OAUTH2,
-                        application,
-                        CredentialState.ACTIVE,
-                        command.expiresAt(),
-                        Optional.empty(),
-                        command.subscriptions())));
+        Credential cr = addActive(scope, clientId, AuthMode.OAUTH2, application, command);
         // the secret is in the answer only: not in the trail, the digest or any log
         recorded(
                 who,

@@ -2,11 +2,13 @@ package io.meshguard.cli.authz;
 
 import com.zaxxer.hikari.HikariDataSource;
 import io.meshguard.authz.policy.Durations;
+import io.meshguard.catalog.apikey.ApiKeyAdmin;
 import io.meshguard.catalog.apikey.ApiKeyAdminApi;
 import io.meshguard.catalog.apikey.JdbcApiKeyStore;
 import io.meshguard.catalogmodel.apikey.ApiKey;
 import io.meshguard.catalogmodel.apikey.ApiKeySecret;
 import io.meshguard.catalogmodel.apikey.ApiKeyService;
+import io.meshguard.cli.common.AdminTokenFileOption;
 import io.meshguard.cli.common.DatabaseOptions;
 import io.meshguard.cli.xds.AdminClient;
 import io.meshguard.db.DataSourceFactory;
@@ -70,10 +72,8 @@ public final class ApiKeyCommand implements Runnable {
                         "Admin API holding /apikeys: extauthz's HTTP port, or `meshguard up`'s admin port (default: the running `meshguard up`'s).")
         String url;
 
-        @Option(
-                names = "--token-file",
-                description = "File holding the admin bearer token (default: the running `meshguard up`'s).")
-        Path tokenFile;
+        @CommandLine.Mixin
+        AdminTokenFileOption tokenFile = new AdminTokenFileOption();
 
         @Option(
                 names = "--direct-db",
@@ -118,23 +118,14 @@ public final class ApiKeyCommand implements Runnable {
         }
 
         private AdminClient adminClient() throws java.io.IOException {
-            return AdminClient.resolve(url, tokenFile, database.dataDir());
+            return AdminClient.resolve(url, tokenFile.file(), database.dataDir());
         }
     }
 
     /** What the subcommands do with keys, wherever they live. */
     interface ApiKeys {
         /** {@code tier} empty: the key has none of its own (what a tenant-scoped caller may create). */
-        ApiKeyService.Created create(
-                String name,
-                String owner,
-                String tenant,
-                List<String> roles,
-                List<String> scopes,
-                Optional<String> tier,
-                Optional<Instant> expiresAt,
-                String reason)
-                throws Exception;
+        ApiKeyService.Created create(ApiKeyAdmin.NewApiKey key) throws Exception;
 
         ApiKeyService.Created rotate(String keyId, Duration grace, String reason) throws Exception;
 
@@ -153,30 +144,21 @@ public final class ApiKeyCommand implements Runnable {
                 new com.fasterxml.jackson.databind.ObjectMapper();
 
         @Override
-        public ApiKeyService.Created create(
-                String name,
-                String owner,
-                String tenant,
-                List<String> roles,
-                List<String> scopes,
-                Optional<String> tier,
-                Optional<Instant> expiresAt,
-                String reason)
-                throws Exception {
+        public ApiKeyService.Created create(ApiKeyAdmin.NewApiKey key) throws Exception {
             com.fasterxml.jackson.databind.node.ObjectNode body = JSON.createObjectNode()
-                    .put("name", name)
-                    .put("owner", owner)
-                    .put("tenant", tenant)
-                    .put("reason", reason);
+                    .put("name", key.name())
+                    .put("owner", key.owner())
+                    .put("tenant", key.tenant())
+                    .put("reason", key.reason());
             // roles, scopes and tier are the bank's grant: sent only when named, so a tenant's admin can create keys
-            tier.ifPresent(t -> body.put("tier", t));
-            if (!roles.isEmpty()) {
-                roles.forEach(body.putArray("roles")::add);
+            key.tier().ifPresent(t -> body.put("tier", t));
+            if (!key.roles().isEmpty()) {
+                key.roles().forEach(body.putArray("roles")::add);
             }
-            if (!scopes.isEmpty()) {
-                scopes.forEach(body.putArray("scopes")::add);
+            if (!key.scopes().isEmpty()) {
+                key.scopes().forEach(body.putArray("scopes")::add);
             }
-            expiresAt.ifPresent(e -> body.put("expires_at", e.toString()));
+            key.expiresAt().ifPresent(e -> body.put("expires_at", e.toString()));
             com.fasterxml.jackson.databind.JsonNode created = call("POST", ApiKeyAdminApi.PREFIX, body);
             return new ApiKeyService.Created(created.path("key").asText(), ApiKeyAdminApi.parse(created));
         }
@@ -290,17 +272,15 @@ public final class ApiKeyCommand implements Runnable {
     /** Break-glass: straight into the database. */
     record DatabaseApiKeys(ApiKeyService service, javax.sql.DataSource db) implements ApiKeys {
         @Override
-        public ApiKeyService.Created create(
-                String name,
-                String owner,
-                String tenant,
-                List<String> roles,
-                List<String> scopes,
-                Optional<String> tier,
-                Optional<Instant> expiresAt,
-                String reason)
-                throws Exception {
-            return service.create(name, owner, tenant, roles, scopes, tier.orElse(ApiKey.NO_TIER), expiresAt);
+        public ApiKeyService.Created create(ApiKeyAdmin.NewApiKey key) throws Exception {
+            return service.create(
+                    key.name(),
+                    key.owner(),
+                    key.tenant(),
+                    key.roles(),
+                    key.scopes(),
+                    key.tier().orElse(ApiKey.NO_TIER),
+                    key.expiresAt());
         }
 
         /** Break-glass moves the key store only: a key the catalogue binds is refused, never split from it. */
@@ -449,7 +429,7 @@ public final class ApiKeyCommand implements Runnable {
             }
             ApiKeyService.Created c = target.withKeys(
                     spec,
-                    keys -> keys.create(
+                    keys -> keys.create(new ApiKeyAdmin.NewApiKey(
                             name,
                             owner,
                             tenant,
@@ -457,7 +437,7 @@ public final class ApiKeyCommand implements Runnable {
                             split(scopes),
                             Optional.ofNullable(tier),
                             expiry,
-                            reason));
+                            reason)));
             // Only the key on stdout (KEY=$(meshguard apikey create ...)); what it is and the advice on stderr.
             PrintWriter out = spec.commandLine().getOut();
             out.println(c.text());

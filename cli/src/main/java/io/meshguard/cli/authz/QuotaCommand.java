@@ -9,6 +9,7 @@ import io.meshguard.authz.policy.AuthzPolicy;
 import io.meshguard.authz.policy.AuthzPolicyParser;
 import io.meshguard.authz.policy.PolicyInvalidException;
 import io.meshguard.authz.policy.QuotaPolicy;
+import io.meshguard.cli.common.AdminTokenFileOption;
 import io.meshguard.cli.common.DatabaseOptions;
 import io.meshguard.cli.xds.AdminClient;
 import io.meshguard.db.DataSourceFactory;
@@ -75,10 +76,8 @@ public final class QuotaCommand implements Runnable {
                         "Admin API holding /quotas: extauthz's HTTP port, or `meshguard up`'s admin port (default: the running `meshguard up`'s).")
         String url;
 
-        @Option(
-                names = "--token-file",
-                description = "File holding the admin bearer token (default: the running `meshguard up`'s).")
-        Path tokenFile;
+        @CommandLine.Mixin
+        AdminTokenFileOption tokenFile = new AdminTokenFileOption();
 
         @Option(
                 names = "--direct-db",
@@ -143,7 +142,7 @@ public final class QuotaCommand implements Runnable {
 
         /** The admin API these options name. */
         AdminClient adminClient() throws java.io.IOException {
-            return AdminClient.resolve(url, tokenFile, database.dataDir());
+            return AdminClient.resolve(url, tokenFile.file(), database.dataDir());
         }
 
         /** Calls the admin API and prints its answer; non-zero when it refused. */

@@ -10,7 +10,9 @@ import java.util.Map;
 import java.util.Optional;
 import javax.sql.DataSource;
 import org.postgresql.ds.PGSimpleDataSource;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
 
 /**
  * Which database a command works on (a picocli mixin shared by {@code audit}, {@code apikey} …): {@code --db URL}
@@ -142,6 +144,15 @@ public final class DatabaseOptions {
             return ds;
         } catch (SQLException e) {
             throw new IllegalStateException(explain(target, e), e);
+        }
+    }
+
+    /** {@link #open}, with a bad setting (no URL, an unreadable password file) refused as a usage error of the command. */
+    public DataSource openFor(CommandSpec spec, String applicationName, Map<String, String> env) throws IOException {
+        try {
+            return open(applicationName, env);
+        } catch (IllegalArgumentException e) {
+            throw new ParameterException(spec.commandLine(), e.getMessage());
         }
     }
 

@@ -37,12 +37,7 @@ public final class DbMigrateCommand implements Callable<Integer> {
     }
 
     int migrate(Map<String, String> env) throws Exception {
-        DataSource dataSource;
-        try {
-            dataSource = database.open("meshguard-db-migrate", env);
-        } catch (IllegalArgumentException e) {
-            throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage());
-        }
+        DataSource dataSource = database.openFor(spec, "meshguard-db-migrate", env);
         Migrations.MigrationResult result = Migrations.apply(dataSource);
         PrintWriter out = spec.commandLine().getOut();
         if (result.applied() == 0) {

@@ -30,12 +30,7 @@ public final class DbStatusCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        DataSource dataSource;
-        try {
-            dataSource = database.open("meshguard-db-status", System.getenv());
-        } catch (IllegalArgumentException e) {
-            throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage());
-        }
+        DataSource dataSource = database.openFor(spec, "meshguard-db-status", System.getenv());
         String current = Migrations.currentVersion(dataSource).orElse("none");
         List<String> pending = Migrations.pendingVersions(dataSource);
         PrintWriter out = spec.commandLine().getOut();

@@ -1,7 +1,9 @@
 package io.meshguard.cli.xds;
 
+import io.meshguard.cli.common.AdminTokenFileOption;
 import java.io.IOException;
 import java.nio.file.Path;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /**
@@ -16,10 +18,8 @@ final class AdminOptions {
             description = "Admin API, e.g. http://127.0.0.1:9103 (default: the running `meshguard up`'s).")
     String url;
 
-    @Option(
-            names = "--token-file",
-            description = "File holding the admin bearer token (default: the running `meshguard up`'s).")
-    Path tokenFile;
+    @Mixin
+    AdminTokenFileOption tokenFile = new AdminTokenFileOption();
 
     @Option(
             names = "--data-dir",
@@ -30,7 +30,7 @@ final class AdminOptions {
 
     /** A client for the controller these options name. */
     AdminClient client() throws IOException {
-        return AdminClient.resolve(url, tokenFile, dataDir);
+        return AdminClient.resolve(url, tokenFile.file(), dataDir);
     }
 
     /** {@code text} as one path segment (a group name from the command line). */

@@ -3,7 +3,6 @@ package io.meshguard.deploy.box;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import java.net.InetSocketAddress;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -35,7 +34,6 @@ import org.junit.jupiter.api.TestMethodOrder;
 @Tag("cluster")
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class AmbientJourneyTest extends BoxJourney {
-    private static final ObjectMapper JSON = new ObjectMapper();
     private static final String HOST = ServiceDirectory.fqdn(AmbientNamespace.APP, AmbientNamespace.NAMESPACE);
     private static final String URL = "http://" + HOST + ":" + AmbientNamespace.PORT + "/loans/v1/schedule";
     /** The expiring client's token lifespan (1 s) and the retail issuer's clock skew (60 s), with a margin. */
@@ -98,8 +96,8 @@ class AmbientJourneyTest extends BoxJourney {
         assertThat(MeshHttpCall.status(allowed))
                 .as("%s\nwaypoint:\n%s", allowed, box.log(ambient.waypoint(), 30))
                 .isEqualTo(200);
-        String body = allowed.substring(allowed.indexOf('\n') + 1);
-        JsonNode answer = JSON.readTree(body.substring(0, body.lastIndexOf('}') + 1));
+        String body = MeshHttpCall.body(allowed);
+        JsonNode answer = MeshHttpCall.echoed(body);
         JsonNode received = answer.path("headers");
         assertThat(received.path("x-user-id").asText()).as(body).isNotEmpty();
         assertThat(received.path("x-auth-method").asText()).as(body).isEqualTo("jwt");

@@ -477,6 +477,25 @@ final class AmbientNamespace {
 
     // ---- the waypoint -----------------------------------------------------------------------------------------------
 
+    /** A route line of the waypoint's config: {@code listener} on {@code ip}:PORT to the app's inbound cluster {@code name}. */
+    private static void inboundRoute(StringBuilder c, int listener, String ip, String name) {
+        c.append("route ")
+                .append(listener)
+                .append(' ')
+                .append(ip)
+                .append(' ')
+                .append(PORT)
+                .append(" inbound-vip|")
+                .append(PORT)
+                .append("|http|")
+                .append(name)
+                .append(' ')
+                .append(name)
+                .append(':')
+                .append(PORT)
+                .append('\n');
+    }
+
     /**
      * The waypoint's config ({@link WaypointProxy}): the filters istiod attaches to it with {@code targetRefs}, its
      * routes, the identities ztunnel proves, the access-log provider of its Telemetry, its outbound clusters.
@@ -506,36 +525,8 @@ final class AmbientNamespace {
                 .append(Base64.getEncoder().encodeToString(p.toByteArray()))
                 .append('\n'));
         String host = ServiceDirectory.fqdn(APP, NAMESPACE);
-        c.append("route ")
-                .append(SERVICE_LISTENER)
-                .append(' ')
-                .append(app.ip())
-                .append(' ')
-                .append(PORT)
-                .append(" inbound-vip|")
-                .append(PORT)
-                .append("|http|")
-                .append(host)
-                .append(' ')
-                .append(host)
-                .append(':')
-                .append(PORT)
-                .append('\n');
-        c.append("route ")
-                .append(POD_LISTENER)
-                .append(' ')
-                .append(app.ip())
-                .append(' ')
-                .append(PORT)
-                .append(" inbound-vip|")
-                .append(PORT)
-                .append("|http|")
-                .append(app.ip())
-                .append(' ')
-                .append(app.ip())
-                .append(':')
-                .append(PORT)
-                .append('\n');
+        inboundRoute(c, SERVICE_LISTENER, app.ip(), host);
+        inboundRoute(c, POD_LISTENER, app.ip(), app.ip());
         for (BoxPod p : pods) {
             IstioAuthorization.principal(p, labelsOf).ifPresent(id -> c.append("identity ")
                     .append(p.ip())

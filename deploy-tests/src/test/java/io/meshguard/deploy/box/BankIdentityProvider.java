@@ -126,6 +126,23 @@ record BankIdentityProvider(
     static final String REALM = "meshguard";
     /** The console's origin as the bank's people reach it (ConfigMap meshguard-admin-plane, console.public_url). */
     static final String CONSOLE_ORIGIN = "https://meshguard.bank.example";
+
+    /** An admin API call at the console's public origin as {@code bearer}: a JSON body when given, 30 s at most. */
+    static HttpResponse<String> consoleCall(HttpClient http, String method, String path, String body, String bearer)
+            throws IOException, InterruptedException {
+        return http.send(
+                HttpRequest.newBuilder(URI.create(CONSOLE_ORIGIN + path))
+                        .timeout(Duration.ofSeconds(30))
+                        .header("Authorization", "Bearer " + bearer)
+                        .header("Content-Type", "application/json")
+                        .method(
+                                method,
+                                body == null
+                                        ? HttpRequest.BodyPublishers.noBody()
+                                        : HttpRequest.BodyPublishers.ofString(body))
+                        .build(),
+                HttpResponse.BodyHandlers.ofString());
+    }
     /** Keycloak's start on an idle machine takes about 20 s; stretched by the probe scale on a busy one. */
     static final Duration START = Duration.ofSeconds((long) (360 * Kubelet.SCALE));
 

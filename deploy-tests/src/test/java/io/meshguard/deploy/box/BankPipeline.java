@@ -88,18 +88,7 @@ record BankPipeline(HttpClient http, List<String> javaFlags, String token, Path 
 
     /** An admin API call at the console's public origin with {@code bearer}. */
     HttpResponse<String> call(String method, String path, String body, String bearer) throws Exception {
-        return http.send(
-                HttpRequest.newBuilder(URI.create(BankIdentityProvider.CONSOLE_ORIGIN + path))
-                        .timeout(Duration.ofSeconds(30))
-                        .header("Authorization", "Bearer " + bearer)
-                        .header("Content-Type", "application/json")
-                        .method(
-                                method,
-                                body == null
-                                        ? HttpRequest.BodyPublishers.noBody()
-                                        : HttpRequest.BodyPublishers.ofString(body))
-                        .build(),
-                HttpResponse.BodyHandlers.ofString());
+        return BankIdentityProvider.consoleCall(http, method, path, body, bearer);
     }
 
     /**

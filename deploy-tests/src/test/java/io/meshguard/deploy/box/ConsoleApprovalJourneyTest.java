@@ -7,12 +7,9 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import io.meshguard.access.OidcClient;
 import io.meshguard.access.SignedInToken;
 import java.net.InetSocketAddress;
-import java.net.URI;
 import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.time.Clock;
-import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -173,18 +170,7 @@ class ConsoleApprovalJourneyTest extends BoxJourney {
         }
 
         String text(String method, String path, String body) throws Exception {
-            HttpResponse<String> r = http.send(
-                    HttpRequest.newBuilder(URI.create(BankIdentityProvider.CONSOLE_ORIGIN + path))
-                            .timeout(Duration.ofSeconds(30))
-                            .header("Authorization", "Bearer " + accessToken)
-                            .header("Content-Type", "application/json")
-                            .method(
-                                    method,
-                                    body == null
-                                            ? HttpRequest.BodyPublishers.noBody()
-                                            : HttpRequest.BodyPublishers.ofString(body))
-                            .build(),
-                    HttpResponse.BodyHandlers.ofString());
+            HttpResponse<String> r = BankIdentityProvider.consoleCall(http, method, path, body, accessToken);
             assertThat(r.statusCode()).as("%s %s: %s", method, path, r.body()).isBetween(200, 202);
             return r.body();
         }

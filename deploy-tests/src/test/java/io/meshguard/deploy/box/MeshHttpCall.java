@@ -1,5 +1,8 @@
 package io.meshguard.deploy.box;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.IOException;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -12,6 +15,8 @@ import java.util.Optional;
  * when it has one): {@code URL [NAME:VALUE]…}; prints {@code STATUS n} and the body, or {@code FAILED} and why.
  */
 public final class MeshHttpCall {
+    private static final ObjectMapper JSON = new ObjectMapper();
+
     private MeshHttpCall() {}
 
     /** Runs the call from {@code pod} (as {@code user}, when given); its output. */
@@ -21,6 +26,16 @@ public final class MeshHttpCall {
         args[0] = url;
         System.arraycopy(headers, 0, args, 1, headers.length);
         return box.runInPod(pod, user, MeshHttpCall.class, args);
+    }
+
+    /** The body of the call's {@code output} (everything after the status line). */
+    static String body(String output) {
+        return output.substring(output.indexOf('\n') + 1);
+    }
+
+    /** The JSON object an echoing backend answered with, from the call's {@code body}. */
+    static JsonNode echoed(String body) throws IOException {
+        return JSON.readTree(body.substring(0, body.lastIndexOf('}') + 1));
     }
 
     /** The status the call's {@code output} reports; -1 when it failed before an answer. */

@@ -7,12 +7,9 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import io.meshguard.access.OidcClient;
 import io.meshguard.access.SignedInToken;
 import java.net.InetSocketAddress;
-import java.net.URI;
 import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.time.Clock;
-import java.time.Duration;
 import java.util.Map;
 
 /**
@@ -58,18 +55,7 @@ final class OperatorSession {
     }
 
     HttpResponse<String> send(String method, String path, String body) throws Exception {
-        return http.send(
-                HttpRequest.newBuilder(URI.create(BankIdentityProvider.CONSOLE_ORIGIN + path))
-                        .timeout(Duration.ofSeconds(30))
-                        .header("Authorization", "Bearer " + accessToken)
-                        .header("Content-Type", "application/json")
-                        .method(
-                                method,
-                                body == null
-                                        ? HttpRequest.BodyPublishers.noBody()
-                                        : HttpRequest.BodyPublishers.ofString(body))
-                        .build(),
-                HttpResponse.BodyHandlers.ofString());
+        return BankIdentityProvider.consoleCall(http, method, path, body, accessToken);
     }
 
     /** Publishes the draft (every group it changes). */

@@ -3,7 +3,6 @@ package io.meshguard.deploy.box;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import java.util.Optional;
 import java.util.UUID;
 import java.util.concurrent.TimeUnit;
@@ -24,7 +23,6 @@ import org.junit.jupiter.api.Test;
  */
 @Tag("cluster")
 class ProtectedAppJourneyTest extends BoxJourney {
-    private static final ObjectMapper JSON = new ObjectMapper();
     private static final String URL = "http://" + ServiceDirectory.fqdn(BankApp.NAME, BankApp.NAMESPACE) + ":"
             + BankApp.PORT + "/accounts/v1/balances";
     private static BoxPod caller;
@@ -57,8 +55,8 @@ class ProtectedAppJourneyTest extends BoxJourney {
         assertThat(MeshHttpCall.status(allowed))
                 .as("%s\napp's sidecar:\n%s", allowed, box.sidecarLog(app, 30))
                 .isEqualTo(200);
-        String body = allowed.substring(allowed.indexOf('\n') + 1);
-        JsonNode answer = JSON.readTree(body.substring(0, body.lastIndexOf('}') + 1));
+        String body = MeshHttpCall.body(allowed);
+        JsonNode answer = MeshHttpCall.echoed(body);
         JsonNode received = answer.path("headers");
         assertThat(received.path("x-user-id").asText()).as(body).isNotEmpty();
         assertThat(received.path("x-tenant-id").asText()).as(body).isEqualTo("acme-corp");

@@ -122,6 +122,16 @@ final class ServiceDirectory {
         return natRules(p -> true);
     }
 
+    /** Starts the nft rule matching traffic to {@code port} of {@code e}'s cluster IP. */
+    private static StringBuilder matchRule(StringBuilder s, Entry e, String proto, ServicePort port) {
+        return s.append("    ip daddr ")
+                .append(e.clusterIp())
+                .append(' ')
+                .append(proto)
+                .append(" dport ")
+                .append(port.getPort());
+    }
+
     /** As {@link #natRules()} with only the endpoints {@code ready} admits (an EndpointSlice's ready ones). */
     String natRules(java.util.function.Predicate<BoxPod> ready) {
         StringBuilder s = new StringBuilder();
@@ -142,13 +152,7 @@ final class ServiceDirectory {
                     }
                 }
                 if (targets.isEmpty()) {
-                    s.append("    ip daddr ")
-                            .append(e.clusterIp())
-                            .append(' ')
-                            .append(proto)
-                            .append(" dport ")
-                            .append(port.getPort())
-                            .append(" reject\n");
+                    matchRule(s, e, proto, port).append(" reject\n");
                     continue;
                 }
                 if (targets.values().stream().distinct().count() > 1) {
@@ -160,12 +164,7 @@ final class ServiceDirectory {
                 String map = java.util.stream.IntStream.range(0, ips.size())
                         .mapToObj(i -> i + " : " + ips.get(i))
                         .collect(Collectors.joining(", "));
-                s.append("    ip daddr ")
-                        .append(e.clusterIp())
-                        .append(' ')
-                        .append(proto)
-                        .append(" dport ")
-                        .append(port.getPort())
+                matchRule(s, e, proto, port)
                         .append(" dnat ip to numgen random mod ")
                         .append(ips.size())
                         .append(" map { ")

@@ -17,4 +17,23 @@ public interface BodyTransformer {
 
     /** Bytes received but not written yet (held back for a possible match, or an incomplete event). */
     long heldBack();
+
+    /**
+     * A stage with no state of its own between writes (a counter, a sink at the end of a chain): it holds nothing
+     * back, has nothing to decide at the end and never blocks by itself.
+     */
+    interface Forwarding extends BodyTransformer {
+        @Override
+        default void finish() {}
+
+        @Override
+        default Optional<Finding> blockedBy() {
+            return Optional.empty();
+        }
+
+        @Override
+        default long heldBack() {
+            return 0;
+        }
+    }
 }

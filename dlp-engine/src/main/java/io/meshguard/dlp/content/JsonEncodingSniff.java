@@ -129,23 +129,10 @@ public final class JsonEncodingSniff implements BodyTransformer {
     }
 
     /** The end of the chain: bytes into the sink. */
-    private record SinkWriter(ByteSink out) implements BodyTransformer {
+    private record SinkWriter(ByteSink out) implements BodyTransformer.Forwarding {
         @Override
         public void write(byte[] b, int off, int len) {
             out.write(b, off, len);
-        }
-
-        @Override
-        public void finish() {}
-
-        @Override
-        public Optional<Finding> blockedBy() {
-            return Optional.empty();
-        }
-
-        @Override
-        public long heldBack() {
-            return 0;
         }
     }
 }

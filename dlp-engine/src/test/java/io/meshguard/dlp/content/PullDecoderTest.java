@@ -4,13 +4,11 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
-import io.meshguard.dlp.scan.Finding;
 import io.meshguard.testing.SlowTest;
 import java.io.ByteArrayOutputStream;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
-import java.util.Optional;
 import java.util.Random;
 import java.util.zip.GZIPInputStream;
 import java.util.zip.GZIPOutputStream;
@@ -20,7 +18,7 @@ import org.junit.jupiter.api.Test;
 @SlowTest
 class PullDecoderTest {
     /** Records every piece handed over; optionally refuses once a total is exceeded (like the size limit). */
-    private static final class Pieces implements BodyTransformer {
+    private static final class Pieces implements BodyTransformer.Forwarding {
         final List<Integer> sizes = new ArrayList<>();
         final ByteArrayOutputStream all = new ByteArrayOutputStream();
         final long limit;
@@ -36,19 +34,6 @@ class PullDecoderTest {
             if (all.size() > limit) {
                 throw new IllegalStateException("over the limit");
             }
-        }
-
-        @Override
-        public void finish() {}
-
-        @Override
-        public Optional<Finding> blockedBy() {
-            return Optional.empty();
-        }
-
-        @Override
-        public long heldBack() {
-            return 0;
         }
     }
 

@@ -282,53 +282,32 @@ public record ExtAuthzConfig(
      * new record of them (so a component added to the record is carried by every copy).
      */
     private ExtAuthzConfig with(Consumer<Builder> change) {
-        Builder b = new Builder(this);
+        Builder b = new Builder();
         change.accept(b);
         return b.build();
     }
 
-    private static final class Builder {
-        private GrpcServerSettings grpc;
-        private HttpServerSettings http;
-        private Path policyFile;
-        private Duration policyReloadInterval;
-        private Duration jwksHttpTimeout;
-        private long tokenCacheMaxEntries;
-        private Duration tokenCacheMaxTtl;
-        private Duration apiKeyCacheTtl;
-        private Duration apiKeyUsageFlushInterval;
-        private long apiKeyUnlistedReadsPerSecond;
-        private ApiKeyAuthenticator.WrongSecrets apiKeyWrongSecrets;
-        private ApiKeyLimits apiKeyLimits;
-        private long rateLimitMaxBuckets;
-        private RedisSettings redis;
-        private RateLimitSettings rateLimit;
-        private QuotaConfig.Values quota;
-        private SubscriptionStateSettings subscriptions;
-        private Optional<Path> jwksTlsCaFile;
-        private boolean policyRequireApproval;
-
-        private Builder(ExtAuthzConfig c) {
-            grpc = c.grpc;
-            http = c.http;
-            policyFile = c.policyFile;
-            policyReloadInterval = c.policyReloadInterval;
-            jwksHttpTimeout = c.jwksHttpTimeout;
-            tokenCacheMaxEntries = c.tokenCacheMaxEntries;
-            tokenCacheMaxTtl = c.tokenCacheMaxTtl;
-            apiKeyCacheTtl = c.apiKeyCacheTtl;
-            apiKeyUsageFlushInterval = c.apiKeyUsageFlushInterval;
-            apiKeyUnlistedReadsPerSecond = c.apiKeyUnlistedReadsPerSecond;
-            apiKeyWrongSecrets = c.apiKeyWrongSecrets;
-            apiKeyLimits = c.apiKeyLimits;
-            rateLimitMaxBuckets = c.rateLimitMaxBuckets;
-            redis = c.redis;
-            rateLimit = c.rateLimit;
-            quota = c.quota;
-            subscriptions = c.subscriptions;
-            jwksTlsCaFile = c.jwksTlsCaFile;
-            policyRequireApproval = c.policyRequireApproval;
-        }
+    /** Starts from this record's values (an inner class reads them through the accessors), one field per component. */
+    private final class Builder {
+        private GrpcServerSettings grpc = grpc();
+        private HttpServerSettings http = http();
+        private Path policyFile = policyFile();
+        private Duration policyReloadInterval = policyReloadInterval();
+        private Duration jwksHttpTimeout = jwksHttpTimeout();
+        private long tokenCacheMaxEntries = tokenCacheMaxEntries();
+        private Duration tokenCacheMaxTtl = tokenCacheMaxTtl();
+        private Duration apiKeyCacheTtl = apiKeyCacheTtl();
+        private Duration apiKeyUsageFlushInterval = apiKeyUsageFlushInterval();
+        private long apiKeyUnlistedReadsPerSecond = apiKeyUnlistedReadsPerSecond();
+        private ApiKeyAuthenticator.WrongSecrets apiKeyWrongSecrets = apiKeyWrongSecrets();
+        private ApiKeyLimits apiKeyLimits = apiKeyLimits();
+        private long rateLimitMaxBuckets = rateLimitMaxBuckets();
+        private RedisSettings redis = redis();
+        private RateLimitSettings rateLimit = rateLimit();
+        private QuotaConfig.Values quota = quota();
+        private SubscriptionStateSettings subscriptions = subscriptions();
+        private Optional<Path> jwksTlsCaFile = jwksTlsCaFile();
+        private boolean policyRequireApproval = policyRequireApproval();
 
         private ExtAuthzConfig build() {
             return new ExtAuthzConfig(

@@ -12,7 +12,6 @@ import io.envoyproxy.envoy.config.core.v3.HeaderValue;
 import io.envoyproxy.envoy.service.auth.v3.AuthorizationGrpc;
 import io.envoyproxy.envoy.service.auth.v3.CheckRequest;
 import io.grpc.ManagedChannel;
-import io.grpc.ManagedChannelBuilder;
 import io.meshguard.audit.DecisionLog;
 import io.meshguard.audit.DecisionLogSettings;
 import io.meshguard.extauthz.Fixtures;
@@ -22,6 +21,7 @@ import io.meshguard.extauthz.tools.CheckRequests;
 import io.meshguard.extauthz.tools.TestKeys;
 import io.meshguard.testing.IntegrationTest;
 import io.meshguard.testing.JwksServer;
+import io.meshguard.testing.LoopbackGrpc;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.io.ByteArrayOutputStream;
 import java.nio.ByteBuffer;
@@ -77,9 +77,7 @@ class DecisionLogOverGrpcTest {
                     },
                     Clock.systemUTC());
             server.start();
-            ManagedChannel channel = ManagedChannelBuilder.forAddress("127.0.0.1", server.grpcPort())
-                    .usePlaintext()
-                    .build();
+            ManagedChannel channel = LoopbackGrpc.channelTo(server.grpcPort());
             try {
                 var stub = AuthorizationGrpc.newBlockingStub(channel).withDeadlineAfter(Duration.ofSeconds(30));
                 checks.add(CheckRequests.of(

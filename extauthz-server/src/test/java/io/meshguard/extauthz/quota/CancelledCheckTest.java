@@ -8,9 +8,7 @@ import io.envoyproxy.envoy.service.auth.v3.AuthorizationGrpc;
 import io.envoyproxy.envoy.service.auth.v3.CheckRequest;
 import io.envoyproxy.envoy.service.auth.v3.CheckResponse;
 import io.grpc.ManagedChannel;
-import io.grpc.ManagedChannelBuilder;
 import io.grpc.Server;
-import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
 import io.meshguard.extauthz.Fixtures;
 import io.meshguard.extauthz.TestPipeline;
 import io.meshguard.extauthz.audit.AuthzDecisionEvent;
@@ -19,10 +17,10 @@ import io.meshguard.extauthz.server.AuthzPipeline;
 import io.meshguard.extauthz.tools.TestKeys;
 import io.meshguard.testing.IntegrationTest;
 import io.meshguard.testing.JwksServer;
+import io.meshguard.testing.LoopbackGrpc;
 import io.meshguard.testing.PostgresExtension;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.io.StringReader;
-import java.net.InetSocketAddress;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.List;
@@ -63,13 +61,9 @@ class CancelledCheckTest {
                     registry);
             AuthzPipeline pipeline = TestPipeline.build(registry, p -> p.quotas = counter);
             pipeline.use(new io.meshguard.authz.policy.AuthzPolicyParser().parse("authz.yaml", new StringReader(yaml)));
-            Server server = NettyServerBuilder.forAddress(new InetSocketAddress("127.0.0.1", 0))
-                    .addService(new AuthorizationService(pipeline, audit::add, Clock.systemUTC(), registry))
-                    .build()
-                    .start();
-            ManagedChannel channel = ManagedChannelBuilder.forAddress("127.0.0.1", server.getPort())
-                    .usePlaintext()
-                    .build();
+            Server server =
+                    LoopbackGrpc.serve(new AuthorizationService(pipeline, audit::add, Clock.systemUTC(), registry));
+            ManagedChannel channel = LoopbackGrpc.channelTo(server.getPort());
             try {
                 String token = RS1.sign(Fixtures.claims("cancel-subject", "big-tenant", List.of("user"))
                         .build());

@@ -44,15 +44,8 @@ class QuotaCheckTest {
 
     @BeforeEach
     void setUp() throws Exception {
-        QuotaCounter counter = new QuotaCounter(
-                Optional.of(new QuotaStore(PG.dataSource())),
-                Optional::empty,
-                new LiveCounters("t:", Duration.ofSeconds(1)),
-                QuotaAudit.logOnly(),
-                clock,
-                System::nanoTime,
-                QuotaTestSupport.settings(),
-                registry);
+        QuotaCounter counter =
+                QuotaTestSupport.postgresOnly(PG.dataSource(), clock, QuotaTestSupport.settings(), registry);
         pipeline = TestPipeline.build(registry, p -> {
             p.apiKeys = Optional.of(new ApiKeyAuthenticator(keys, clock, Duration.ZERO));
             p.clock = clock;

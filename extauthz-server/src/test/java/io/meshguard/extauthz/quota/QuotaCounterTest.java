@@ -9,9 +9,9 @@ import io.meshguard.authz.policy.AuthzPolicy;
 import io.meshguard.authz.quota.QuotaVerdict;
 import io.meshguard.authz.request.Identity;
 import io.meshguard.extauthz.redis.RedisConnection;
-import io.meshguard.testing.EmbeddedRedis;
 import io.meshguard.testing.IntegrationTest;
 import io.meshguard.testing.MovableClock;
+import io.meshguard.testing.OwnRedis;
 import io.meshguard.testing.PostgresExtension;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.time.Duration;
@@ -25,9 +25,7 @@ import java.util.concurrent.Callable;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
@@ -41,7 +39,8 @@ class QuotaCounterTest {
     static final PostgresExtension PG = new PostgresExtension();
 
     /** A server of this class's own: the tests flush and restart it. */
-    static EmbeddedRedis redisServer;
+    @RegisterExtension
+    static final OwnRedis REDIS = new OwnRedis();
 
     private final MovableClock clock = new MovableClock(Instant.parse("2026-11-22T03:00:00Z"));
     private final QuotaTestSupport.AuditLog audit = new QuotaTestSupport.AuditLog();
@@ -50,23 +49,13 @@ class QuotaCounterTest {
     private final List<RedisConnection> connections = new ArrayList<>();
     private final QuotaStore store = new QuotaStore(PG.dataSource());
 
-    @BeforeAll
-    static void startRedis() {
-        redisServer = EmbeddedRedis.start();
-    }
-
-    @AfterAll
-    static void stopRedis() {
-        redisServer.close();
-    }
-
     @AfterEach
     void closeConnections() {
         connections.forEach(RedisConnection::close);
     }
 
     private RedisConnection redis() {
-        RedisConnection c = QuotaTestSupport.connect(redisServer.endpoint().url(), prefix);
+        RedisConnection c = QuotaTestSupport.connect(REDIS.server().endpoint().url(), prefix);
         connections.add(c);
         return c;
     }
@@ -329,7 +318,7 @@ class QuotaCounterTest {
         Identity id = caller();
         assertThat(admitted(c, p, id, 3)).isEqualTo(3);
         c.flush();
-        redisServer.stopServer();
+        REDIS.server().stopServer();
         try {
             assertThat(admitted(c, p, id, 2)).isEqualTo(2); // counted on top of the known durable count
             assertThat(registry.find("meshguard_quota_store_up")
@@ -338,7 +327,7 @@ class QuotaCounterTest {
                             .value())
                     .isZero();
         } finally {
-            redisServer.startServer();
+            REDIS.server().startServer();
         }
         awaitReconnect(conn);
         assertThat(admitted(c, p, id, 10)).isEqualTo(5);
@@ -402,7 +391,7 @@ class QuotaCounterTest {
 
     private AutoCloseableSync redisSync() {
         io.lettuce.core.RedisClient client =
-                io.lettuce.core.RedisClient.create(redisServer.endpoint().url());
+                io.lettuce.core.RedisClient.create(REDIS.server().endpoint().url());
         return new AutoCloseableSync(client, client.connect());
     }
 

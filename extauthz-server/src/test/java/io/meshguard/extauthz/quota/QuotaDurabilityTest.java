@@ -10,9 +10,9 @@ import io.meshguard.authz.quota.QuotaVerdict;
 import io.meshguard.authz.request.Identity;
 import io.meshguard.extauthz.redis.RedisConnection;
 import io.meshguard.testing.DedicatedPostgres;
-import io.meshguard.testing.EmbeddedRedis;
 import io.meshguard.testing.IntegrationTest;
 import io.meshguard.testing.MovableClock;
+import io.meshguard.testing.OwnRedis;
 import io.meshguard.testing.PostgresExtension;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.time.Duration;
@@ -21,8 +21,6 @@ import java.time.LocalDate;
 import java.util.List;
 import java.util.Optional;
 import java.util.UUID;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
@@ -32,22 +30,13 @@ class QuotaDurabilityTest {
     @RegisterExtension
     static final DedicatedPostgres PG = PostgresExtension.dedicated();
 
-    static EmbeddedRedis redisServer;
+    @RegisterExtension
+    static final OwnRedis REDIS = new OwnRedis();
 
     private final MovableClock clock = new MovableClock(Instant.parse("2026-11-22T03:00:00Z"));
     private final QuotaTestSupport.AuditLog audit = new QuotaTestSupport.AuditLog();
     private final SimpleMeterRegistry registry = new SimpleMeterRegistry();
     private final String prefix = "t:" + UUID.randomUUID() + ":";
-
-    @BeforeAll
-    static void startRedis() {
-        redisServer = EmbeddedRedis.start();
-    }
-
-    @AfterAll
-    static void stopRedis() {
-        redisServer.close();
-    }
 
     private QuotaCounter replica(Optional<RedisConnection> redis) {
         return new QuotaCounter(
@@ -81,7 +70,7 @@ class QuotaDurabilityTest {
                   - {name: durable, per: api_key, period: day, timezone: Asia/Seoul, limits: {free: 20}, alerts: [50%]}
                 """);
         try (RedisConnection redis =
-                QuotaTestSupport.connect(redisServer.endpoint().url(), prefix)) {
+                QuotaTestSupport.connect(REDIS.server().endpoint().url(), prefix)) {
             QuotaCounter c = replica(Optional.of(redis));
             Identity id = caller();
             for (int i = 0; i < 5; i++) {
@@ -123,7 +112,8 @@ class QuotaDurabilityTest {
                   - {name: hard, per: api_key, period: day, timezone: UTC, limits: {free: 6}, routes: [api]}
                   - {name: soft, per: api_key, period: day, timezone: UTC, limits: {free: 6}, on_exceed: allow_and_flag, routes: [other]}
                 """);
-        RedisConnection redis = QuotaTestSupport.connect(redisServer.endpoint().url(), prefix);
+        RedisConnection redis =
+                QuotaTestSupport.connect(REDIS.server().endpoint().url(), prefix);
         QuotaCounter c = replica(Optional.of(redis));
         Identity known = caller();
         Identity stranger = caller();
@@ -131,7 +121,7 @@ class QuotaDurabilityTest {
             c.charge(p, "api", known, Optional.empty());
         }
         c.flush();
-        redisServer.stopServer();
+        REDIS.server().stopServer();
         PG.stopServer();
         try {
             QuotaVerdict refused = c.charge(p, "api", stranger, Optional.empty());
@@ -153,7 +143,7 @@ class QuotaDurabilityTest {
                     .isEqualTo(1);
         } finally {
             PG.startServer();
-            redisServer.startServer();
+            REDIS.server().startServer();
         }
         awaitFlushed(c);
         assertThat(durable("hard", known)).isEqualTo(6);

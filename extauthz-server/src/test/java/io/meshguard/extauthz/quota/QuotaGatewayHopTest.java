@@ -11,10 +11,8 @@ import io.meshguard.testing.IntegrationTest;
 import io.meshguard.testing.MovableClock;
 import io.meshguard.testing.PostgresExtension;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
-import java.time.Duration;
 import java.time.Instant;
 import java.util.Map;
-import java.util.Optional;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -37,15 +35,8 @@ class QuotaGatewayHopTest {
     @BeforeEach
     void setUp() throws Exception {
         SimpleMeterRegistry registry = new SimpleMeterRegistry();
-        QuotaCounter counter = new QuotaCounter(
-                Optional.of(new QuotaStore(PG.dataSource())),
-                Optional::empty,
-                new LiveCounters("t:", Duration.ofSeconds(1)),
-                QuotaAudit.logOnly(),
-                clock,
-                System::nanoTime,
-                QuotaTestSupport.settings(),
-                registry);
+        QuotaCounter counter =
+                QuotaTestSupport.postgresOnly(PG.dataSource(), clock, QuotaTestSupport.settings(), registry);
         shop = new ShopGatewayHop(clock, counter, registry, """
                 mesh: {trusted_gateways: [cluster.local/ns/meshguard/sa/meshguard-gateway]}
                 routes:

@@ -8,9 +8,9 @@ import io.meshguard.authz.policy.AuthzPolicy;
 import io.meshguard.authz.policy.QuotaPolicy;
 import io.meshguard.authz.request.Identity;
 import io.meshguard.extauthz.redis.RedisConnection;
-import io.meshguard.testing.EmbeddedRedis;
 import io.meshguard.testing.IntegrationTest;
 import io.meshguard.testing.MovableClock;
+import io.meshguard.testing.OwnRedis;
 import io.meshguard.testing.PostgresExtension;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.time.Duration;
@@ -24,9 +24,7 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
@@ -41,7 +39,8 @@ class QuotaReplicasOutageTest {
     static final PostgresExtension PG = new PostgresExtension();
 
     /** A server of this class's own: the tests stop and pause it. */
-    static EmbeddedRedis redisServer;
+    @RegisterExtension
+    static final OwnRedis REDIS = new OwnRedis();
 
     private static final int REPLICAS = 3;
     private final MovableClock clock = new MovableClock(Instant.parse("2026-11-22T03:00:00Z"));
@@ -52,22 +51,12 @@ class QuotaReplicasOutageTest {
     private final List<QuotaCounter> replicas = new ArrayList<>();
     private final ScheduledExecutorService flusher = Executors.newSingleThreadScheduledExecutor();
 
-    @BeforeAll
-    static void startRedis() {
-        redisServer = EmbeddedRedis.start();
-    }
-
-    @AfterAll
-    static void stopRedis() {
-        redisServer.close();
-    }
-
     @AfterEach
     void close() throws Exception {
         flusher.shutdownNow();
         flusher.awaitTermination(5, TimeUnit.SECONDS);
         connections.forEach(RedisConnection::close);
-        redisServer.startServer();
+        REDIS.server().startServer();
     }
 
     /**
@@ -96,7 +85,7 @@ class QuotaReplicasOutageTest {
     private RedisConnection connect() {
         for (int attempt = 1; ; attempt++) {
             try {
-                return QuotaTestSupport.connect(redisServer.endpoint().url(), prefix);
+                return QuotaTestSupport.connect(REDIS.server().endpoint().url(), prefix);
             } catch (RuntimeException e) {
                 if (attempt == 3) {
                     throw e;
@@ -199,11 +188,11 @@ class QuotaReplicasOutageTest {
         AuthzPolicy p = plan(10);
         Identity id = caller();
         int allowed = beforeOutage(p, id, 4);
-        redisServer.stopServer();
+        REDIS.server().stopServer();
         try {
             allowed += load(p, id, Duration.ofMillis(1500));
         } finally {
-            redisServer.startServer();
+            REDIS.server().startServer();
         }
         awaitReconnected();
         allowed += load(p, id, Duration.ofMillis(300));
@@ -226,11 +215,11 @@ class QuotaReplicasOutageTest {
         AuthzPolicy p = plan(1);
         Identity id = caller();
         int allowed = beforeOutage(p, id, 1); // counted in Redis by the first replica
-        redisServer.stopServer();
+        REDIS.server().stopServer();
         try {
             allowed += load(p, id, Duration.ofMillis(1000));
         } finally {
-            redisServer.startServer();
+            REDIS.server().startServer();
         }
         assertThat(allowed).isEqualTo(1);
         assertThat(decisions("unavailable") + decisions("share")).isPositive();
@@ -250,7 +239,7 @@ class QuotaReplicasOutageTest {
                     .hasValueSatisfying(b -> assertThat(b.storeUnavailable()).isFalse());
         }
         io.lettuce.core.RedisClient client =
-                io.lettuce.core.RedisClient.create(redisServer.endpoint().url());
+                io.lettuce.core.RedisClient.create(REDIS.server().endpoint().url());
         try (var admin = client.connect()) {
             admin.sync().clientPause(1500);
             for (QuotaCounter r : replicas) {
@@ -273,7 +262,7 @@ class QuotaReplicasOutageTest {
         Identity id = caller();
         int allowed = beforeOutage(p, id, 4);
         io.lettuce.core.RedisClient client =
-                io.lettuce.core.RedisClient.create(redisServer.endpoint().url());
+                io.lettuce.core.RedisClient.create(REDIS.server().endpoint().url());
         try (var admin = client.connect()) {
             // every command of every replica waits 2 s: 8 times their 250 ms budget
             admin.sync().clientPause(2000);
@@ -299,7 +288,7 @@ class QuotaReplicasOutageTest {
                   - {name: plan-daily, per: api_key, period: day, timezone: UTC, limits: {free: 2}, on_exceed: allow_and_flag}
                 """);
         Identity id = caller();
-        redisServer.stopServer();
+        REDIS.server().stopServer();
         try {
             for (int i = 0; i < 6; i++) {
                 assertThat(replicas.get(i % REPLICAS)
@@ -308,7 +297,7 @@ class QuotaReplicasOutageTest {
                         .isEmpty();
             }
         } finally {
-            redisServer.startServer();
+            REDIS.server().startServer();
         }
         assertThat(decisions("local"))
                 .as("counted on each replica, never refused as unavailable")

@@ -7,14 +7,17 @@ import io.meshguard.authz.policy.AuthzPolicyParser;
 import io.meshguard.authz.request.Identity;
 import io.meshguard.extauthz.redis.RedisConnection;
 import io.meshguard.extauthz.redis.RedisSettings;
+import io.micrometer.core.instrument.MeterRegistry;
 import java.io.StringReader;
+import java.time.Clock;
 import java.time.Duration;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.CopyOnWriteArrayList;
+import javax.sql.DataSource;
 
 /** Callers, policies and an audit log the quota tests share. */
-final class QuotaTestSupport {
+public final class QuotaTestSupport {
     private QuotaTestSupport() {}
 
     /** The audit events a counter recorded (the audit module's sink interface, kept in memory). */
@@ -72,6 +75,20 @@ final class QuotaTestSupport {
     static RedisConnection connect(String url, String prefix) {
         return RedisConnection.open(
                 RedisSettings.none().withUrl(url).withKeyPrefix(prefix).withCommandTimeout(Duration.ofSeconds(2)));
+    }
+
+    /** A counter on PostgreSQL alone (no Redis), audit only logged, live counts synced every second. */
+    public static QuotaCounter postgresOnly(
+            DataSource db, Clock clock, QuotaCounter.Settings settings, MeterRegistry registry) {
+        return new QuotaCounter(
+                Optional.of(new QuotaStore(db)),
+                Optional::empty,
+                new LiveCounters("t:", Duration.ofSeconds(1)),
+                QuotaAudit.logOnly(),
+                clock,
+                System::nanoTime,
+                settings,
+                registry);
     }
 
     /** Counter settings for tests: Redis is tried again 50 ms after an error. */

@@ -8,9 +8,7 @@ import io.envoyproxy.envoy.service.auth.v3.AuthorizationGrpc;
 import io.envoyproxy.envoy.service.auth.v3.CheckRequest;
 import io.envoyproxy.envoy.service.auth.v3.CheckResponse;
 import io.grpc.ManagedChannel;
-import io.grpc.ManagedChannelBuilder;
 import io.grpc.Server;
-import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
 import io.meshguard.authz.ratelimit.RateLimiter;
 import io.meshguard.authz.ratelimit.Verdict;
 import io.meshguard.extauthz.Fixtures;
@@ -23,11 +21,11 @@ import io.meshguard.extauthz.tools.TestKeys;
 import io.meshguard.testing.EmbeddedRedis;
 import io.meshguard.testing.IntegrationTest;
 import io.meshguard.testing.JwksServer;
+import io.meshguard.testing.LoopbackGrpc;
 import io.meshguard.testing.OpenResources;
 import io.meshguard.testing.SharedRedis;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.io.StringReader;
-import java.net.InetSocketAddress;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -77,9 +75,7 @@ class CancelledCheckTokensTest {
                 yield r;
             }
             case DEGRADED -> {
-                EmbeddedRedis gone = EmbeddedRedis.start();
-                String url = gone.endpoint().url();
-                gone.close();
+                String url = EmbeddedRedis.closedUrl();
                 RedisConnection connection = RedisConnection.connectInBackground(
                         RedisSettings.none().withUrl(url).withKeyPrefix(prefix));
                 open.add(connection);
@@ -103,14 +99,10 @@ class CancelledCheckTokensTest {
             AuthzPipeline pipeline = TestPipeline.build(registry, p -> p.limiter = limiter);
             open.add(pipeline);
             pipeline.use(new io.meshguard.authz.policy.AuthzPolicyParser().parse("authz.yaml", new StringReader(yaml)));
-            Server server = NettyServerBuilder.forAddress(new InetSocketAddress("127.0.0.1", 0))
-                    .addService(new AuthorizationService(pipeline, e -> {}, Clock.systemUTC(), registry))
-                    .build()
-                    .start();
+            Server server =
+                    LoopbackGrpc.serve(new AuthorizationService(pipeline, e -> {}, Clock.systemUTC(), registry));
             open.add(server::shutdownNow);
-            ManagedChannel channel = ManagedChannelBuilder.forAddress("127.0.0.1", server.getPort())
-                    .usePlaintext()
-                    .build();
+            ManagedChannel channel = LoopbackGrpc.channelTo(server.getPort());
             open.add(channel::shutdownNow);
             String token = RS1.sign(Fixtures.claims("cancel-" + kind, "t-small", List.of("user"))
                     .build());

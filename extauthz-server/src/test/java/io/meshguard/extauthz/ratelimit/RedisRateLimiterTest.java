@@ -346,9 +346,7 @@ class RedisRateLimiterTest {
 
     @Test
     void storeDownAtStart_firstDecisionsDegradeAtOnce_andTheBreakerOpens() throws Exception {
-        EmbeddedRedis gone = EmbeddedRedis.start();
-        String url = gone.endpoint().url();
-        gone.close();
+        String url = EmbeddedRedis.closedUrl();
         RedisConnection connection = RedisConnection.connectInBackground(
                 RedisSettings.none().withUrl(url).withKeyPrefix(prefix));
         open.add(connection);

@@ -57,9 +57,7 @@ class RedisConnectionTest {
 
     @Test
     void open_nothingListening_failsWithTheConnectError() {
-        EmbeddedRedis server = EmbeddedRedis.start();
-        String url = server.endpoint().url();
-        server.close();
+        String url = EmbeddedRedis.closedUrl();
         assertThatThrownBy(() -> RedisConnection.open(RedisSettings.none().withUrl(url)))
                 .isInstanceOf(RedisConnectionException.class);
     }

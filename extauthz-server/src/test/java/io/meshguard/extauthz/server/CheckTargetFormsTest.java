@@ -8,9 +8,9 @@ import io.envoyproxy.envoy.service.auth.v3.AuthorizationGrpc;
 import io.envoyproxy.envoy.service.auth.v3.CheckRequest;
 import io.envoyproxy.envoy.service.auth.v3.CheckResponse;
 import io.grpc.ManagedChannel;
-import io.grpc.ManagedChannelBuilder;
 import io.meshguard.extauthz.audit.AuthzDecisionEvent;
 import io.meshguard.testing.IntegrationTest;
+import io.meshguard.testing.LoopbackGrpc;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -55,9 +55,7 @@ class CheckTargetFormsTest {
                 .withPolicy(policy, Duration.ofMillis(100));
         server = new ExtAuthzServer(config, new SimpleMeterRegistry(), Optional.empty(), audit::add, Clock.systemUTC());
         server.start();
-        channel = ManagedChannelBuilder.forAddress("127.0.0.1", server.grpcPort())
-                .usePlaintext()
-                .build();
+        channel = LoopbackGrpc.channelTo(server.grpcPort());
         stub = AuthorizationGrpc.newBlockingStub(channel).withDeadlineAfter(Duration.ofSeconds(30));
     }
 

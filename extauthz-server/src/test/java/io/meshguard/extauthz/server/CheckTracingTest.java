@@ -11,7 +11,6 @@ import io.envoyproxy.envoy.service.auth.v3.AuthorizationGrpc;
 import io.envoyproxy.envoy.service.auth.v3.CheckRequest;
 import io.envoyproxy.envoy.service.auth.v3.CheckResponse;
 import io.grpc.ManagedChannel;
-import io.grpc.ManagedChannelBuilder;
 import io.grpc.Metadata;
 import io.grpc.stub.MetadataUtils;
 import io.meshguard.catalogmodel.apikey.ApiKeyService;
@@ -22,6 +21,7 @@ import io.meshguard.extauthz.tools.TestKeys;
 import io.meshguard.runtime.tracing.Tracing;
 import io.meshguard.testing.IntegrationTest;
 import io.meshguard.testing.JwksServer;
+import io.meshguard.testing.LoopbackGrpc;
 import io.meshguard.testing.OtlpTraceReceiver;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.opentelemetry.proto.trace.v1.Span;
@@ -94,9 +94,7 @@ class CheckTracingTest {
                 config, registry, Optional.of(keys), e -> {}, Clock.systemUTC(), tracing);
         server.start();
         await().atMost(Duration.ofSeconds(20)).until(() -> server.notReady().isEmpty());
-        channel = ManagedChannelBuilder.forAddress("127.0.0.1", server.grpcPort())
-                .usePlaintext()
-                .build();
+        channel = LoopbackGrpc.channelTo(server.grpcPort());
     }
 
     @AfterAll
@@ -317,9 +315,7 @@ class CheckTracingTest {
             ExtAuthzServer plain = new ExtAuthzServer(
                     config, new SimpleMeterRegistry(), Optional.empty(), e -> {}, Clock.systemUTC(), off);
             plain.start();
-            ManagedChannel ch = ManagedChannelBuilder.forAddress("127.0.0.1", plain.grpcPort())
-                    .usePlaintext()
-                    .build();
+            ManagedChannel ch = LoopbackGrpc.channelTo(plain.grpcPort());
             try {
                 Metadata metadata = new Metadata();
                 metadata.put(

@@ -8,17 +8,15 @@ import io.envoyproxy.envoy.service.auth.v3.CheckRequest;
 import io.envoyproxy.envoy.service.auth.v3.CheckResponse;
 import io.grpc.ManagedChannel;
 import io.grpc.Server;
-import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
-import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
 import io.meshguard.contract.RouteContract.AccessLogTags;
 import io.meshguard.extauthz.Fixtures;
 import io.meshguard.extauthz.TestPipeline;
 import io.meshguard.extauthz.audit.AuthzDecisionEvent;
 import io.meshguard.extauthz.audit.DecisionEvents;
 import io.meshguard.extauthz.tools.CheckRequests;
+import io.meshguard.testing.LoopbackGrpc;
 import io.meshguard.testing.OpenResources;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
-import java.net.InetSocketAddress;
 import java.time.Clock;
 import java.util.List;
 import java.util.Map;
@@ -45,14 +43,9 @@ class DecisionNonceTest {
         AuthzPipeline pipeline = TestPipeline.running(
                 Fixtures.parse(Fixtures.policyYaml("jwks_uri: http://127.0.0.1:9/jwks", "")), registry, p -> {});
         open.add(pipeline);
-        Server server = NettyServerBuilder.forAddress(new InetSocketAddress("127.0.0.1", 0))
-                .addService(new AuthorizationService(pipeline, rows::add, Clock.systemUTC(), registry))
-                .build()
-                .start();
+        Server server = LoopbackGrpc.serve(new AuthorizationService(pipeline, rows::add, Clock.systemUTC(), registry));
         open.add(server::shutdownNow);
-        ManagedChannel channel = NettyChannelBuilder.forAddress("127.0.0.1", server.getPort())
-                .usePlaintext()
-                .build();
+        ManagedChannel channel = LoopbackGrpc.channelTo(server.getPort());
         open.add(channel::shutdownNow);
         stub = AuthorizationGrpc.newBlockingStub(channel);
     }

@@ -12,7 +12,6 @@ import io.envoyproxy.envoy.service.auth.v3.AuthorizationGrpc;
 import io.envoyproxy.envoy.service.auth.v3.CheckRequest;
 import io.envoyproxy.envoy.service.auth.v3.CheckResponse;
 import io.grpc.ManagedChannel;
-import io.grpc.ManagedChannelBuilder;
 import io.grpc.health.v1.HealthCheckRequest;
 import io.grpc.health.v1.HealthCheckResponse;
 import io.grpc.health.v1.HealthGrpc;
@@ -24,6 +23,7 @@ import io.meshguard.extauthz.tools.CheckRequests;
 import io.meshguard.extauthz.tools.TestKeys;
 import io.meshguard.testing.IntegrationTest;
 import io.meshguard.testing.JwksServer;
+import io.meshguard.testing.LoopbackGrpc;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -60,9 +60,7 @@ class ExtAuthzServerTest {
         ExtAuthzConfig config = ExtAuthzConfig.onLoopback(policy, Duration.ofMillis(100));
         server = new ExtAuthzServer(config, registry, Optional.empty(), audit::add, Clock.systemUTC());
         server.start();
-        channel = ManagedChannelBuilder.forAddress("127.0.0.1", server.grpcPort())
-                .usePlaintext()
-                .build();
+        channel = LoopbackGrpc.channelTo(server.grpcPort());
         stub = AuthorizationGrpc.newBlockingStub(channel).withDeadlineAfter(Duration.ofSeconds(30));
     }
 

@@ -8,13 +8,13 @@ import io.envoyproxy.envoy.service.auth.v3.AuthorizationGrpc;
 import io.envoyproxy.envoy.service.auth.v3.CheckRequest;
 import io.envoyproxy.envoy.service.auth.v3.CheckResponse;
 import io.grpc.ManagedChannel;
-import io.grpc.ManagedChannelBuilder;
 import io.meshguard.extauthz.ratelimit.RateLimitSettings;
 import io.meshguard.extauthz.redis.RedisSettings;
 import io.meshguard.extauthz.tools.CheckRequests;
 import io.meshguard.runtime.lifecycle.ReadinessCheck;
 import io.meshguard.testing.EmbeddedRedis;
 import io.meshguard.testing.IntegrationTest;
+import io.meshguard.testing.LoopbackGrpc;
 import io.meshguard.testing.OpenResources;
 import io.meshguard.testing.SharedRedis;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
@@ -71,9 +71,7 @@ class GlobalRateLimitServerTest {
         ExtAuthzServer server = new ExtAuthzServer(config, registry, Optional.empty(), e -> {}, Clock.systemUTC());
         server.start();
         open.add(server);
-        ManagedChannel channel = ManagedChannelBuilder.forAddress("127.0.0.1", server.grpcPort())
-                .usePlaintext()
-                .build();
+        ManagedChannel channel = LoopbackGrpc.channelTo(server.grpcPort());
         open.add(channel::shutdownNow);
         return new Replica(
                 server, AuthorizationGrpc.newBlockingStub(channel).withDeadlineAfter(Duration.ofSeconds(30)), registry);
@@ -175,9 +173,7 @@ class GlobalRateLimitServerTest {
 
     @Test
     void storeDownAtStart_serverStartsReady_degradedRoutesServe_failClosedRoutesAnswer503() throws Exception {
-        EmbeddedRedis gone = EmbeddedRedis.start();
-        String url = gone.endpoint().url();
-        gone.close();
+        String url = EmbeddedRedis.closedUrl();
         Replica r = replica(RedisSettings.none()
                 .withUrl(url)
                 .withKeyPrefix(SharedRedis.keyPrefix(GlobalRateLimitServerTest.class)));

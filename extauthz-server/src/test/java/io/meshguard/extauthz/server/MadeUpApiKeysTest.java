@@ -4,10 +4,10 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.envoyproxy.envoy.service.auth.v3.CheckResponse;
 import io.grpc.ManagedChannel;
-import io.grpc.ManagedChannelBuilder;
 import io.meshguard.catalog.apikey.JdbcApiKeyStore;
 import io.meshguard.catalogmodel.apikey.ApiKeyService;
 import io.meshguard.testing.IntegrationTest;
+import io.meshguard.testing.LoopbackGrpc;
 import io.meshguard.testing.PostgresExtension;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.nio.file.Files;
@@ -95,12 +95,7 @@ class MadeUpApiKeysTest {
             ExtAuthzServer server =
                     new ExtAuthzServer(config, registry, Optional.of(PG.dataSource()), e -> {}, Clock.systemUTC());
             server.start();
-            Replica replica = new Replica(
-                    server,
-                    ManagedChannelBuilder.forAddress("127.0.0.1", server.grpcPort())
-                            .usePlaintext()
-                            .build(),
-                    registry);
+            Replica replica = new Replica(server, LoopbackGrpc.channelTo(server.grpcPort()), registry);
             // every test stores a key first, so a count of at least one means the ids were read
             Awaitility.await()
                     .atMost(Duration.ofSeconds(10))

@@ -10,13 +10,13 @@ import io.envoyproxy.envoy.service.auth.v3.AuthorizationGrpc;
 import io.envoyproxy.envoy.service.auth.v3.CheckRequest;
 import io.envoyproxy.envoy.service.auth.v3.CheckResponse;
 import io.grpc.ManagedChannel;
-import io.grpc.ManagedChannelBuilder;
 import io.meshguard.extauthz.Fixtures;
 import io.meshguard.extauthz.audit.AuthzDecisionEvent;
 import io.meshguard.extauthz.tools.CheckRequests;
 import io.meshguard.extauthz.tools.TestKeys;
 import io.meshguard.testing.IntegrationTest;
 import io.meshguard.testing.JwksServer;
+import io.meshguard.testing.LoopbackGrpc;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -65,9 +65,7 @@ class ReloadUnderLoadTest {
                     audit::add,
                     Clock.systemUTC());
             server.start();
-            ManagedChannel channel = ManagedChannelBuilder.forAddress("127.0.0.1", server.grpcPort())
-                    .usePlaintext()
-                    .build();
+            ManagedChannel channel = LoopbackGrpc.channelTo(server.grpcPort());
             try {
                 String token =
                         RS1.sign(claims("alice", "big-tenant", List.of("user")).build());

@@ -3,10 +3,10 @@ package io.meshguard.extauthz.server;
 import io.envoyproxy.envoy.service.auth.v3.AuthorizationGrpc;
 import io.envoyproxy.envoy.service.auth.v3.CheckResponse;
 import io.grpc.ManagedChannel;
-import io.grpc.ManagedChannelBuilder;
 import io.meshguard.extauthz.tools.CheckRequests;
 import io.meshguard.runtime.http.HttpServerSettings;
 import io.meshguard.runtime.http.StatusHttpServer;
+import io.meshguard.testing.LoopbackGrpc;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
@@ -47,9 +47,7 @@ record ReplicaSet(List<ExtAuthzServer> servers, List<ManagedChannel> channels, S
                     s.mountQuotaApi(set.http);
                 }
                 s.start();
-                set.channels.add(ManagedChannelBuilder.forAddress("127.0.0.1", s.grpcPort())
-                        .usePlaintext()
-                        .build());
+                set.channels.add(LoopbackGrpc.channelTo(s.grpcPort()));
             }
             set.http.start();
             return set;

@@ -11,16 +11,10 @@ import io.meshguard.catalogmodel.Application;
 import io.meshguard.catalogmodel.ApplicationState;
 import io.meshguard.catalogmodel.AuthMode;
 import io.meshguard.catalogmodel.CalendarQuota;
-import io.meshguard.catalogmodel.Credential;
-import io.meshguard.catalogmodel.CredentialState;
-import io.meshguard.catalogmodel.Environment;
 import io.meshguard.catalogmodel.Limit;
 import io.meshguard.catalogmodel.Plan;
 import io.meshguard.catalogmodel.PlanLimits;
 import io.meshguard.catalogmodel.PlanState;
-import io.meshguard.catalogmodel.ProductPublish;
-import io.meshguard.catalogmodel.PublishHost;
-import io.meshguard.catalogmodel.PublishState;
 import io.meshguard.catalogmodel.Subscription;
 import io.meshguard.catalogmodel.SubscriptionSnapshot;
 import io.meshguard.catalogmodel.SubscriptionState;
@@ -29,12 +23,11 @@ import io.meshguard.catalogmodel.apikey.InMemoryApiKeyStore;
 import io.meshguard.contract.RouteContract;
 import io.meshguard.extauthz.Fixtures;
 import io.meshguard.extauthz.TestPipeline;
-import io.meshguard.extauthz.quota.LiveCounters;
-import io.meshguard.extauthz.quota.QuotaAudit;
 import io.meshguard.extauthz.quota.QuotaCounter;
-import io.meshguard.extauthz.quota.QuotaStore;
+import io.meshguard.extauthz.quota.QuotaTestSupport;
 import io.meshguard.extauthz.server.AuthzPipeline;
 import io.meshguard.extauthz.tools.CheckRequests;
+import io.meshguard.testing.CatalogSamples;
 import io.meshguard.testing.IntegrationTest;
 import io.meshguard.testing.PostgresExtension;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
@@ -210,13 +203,9 @@ class PlanFieldsTest {
     @BeforeEach
     void setUp() throws Exception {
         SimpleMeterRegistry registry = new SimpleMeterRegistry();
-        QuotaCounter counter = new QuotaCounter(
-                Optional.of(new QuotaStore(PG.dataSource())),
-                Optional::empty,
-                new LiveCounters("t:", Duration.ofSeconds(1)),
-                QuotaAudit.logOnly(),
+        QuotaCounter counter = QuotaTestSupport.postgresOnly(
+                PG.dataSource(),
                 clock,
-                System::nanoTime,
                 new QuotaCounter.Settings(
                         Duration.ofMillis(50),
                         10_000,
@@ -268,24 +257,10 @@ class PlanFieldsTest {
     private void subscribe(Plan plan, String app, List<Subscription> subscriptions) {
         state.set(Optional.of(new SubscriptionSnapshot(
                 1,
-                List.of(new ProductPublish(
-                        "payments-dev-local",
-                        "payments",
-                        "local",
-                        Environment.DEV,
-                        AuthMode.APIKEY,
-                        PublishState.PUBLISHED,
-                        PublishHost.of("payments", Environment.DEV, "local", "example.test"))),
+                List.of(CatalogSamples.paymentsDevPublish()),
                 List.of(plan),
                 List.of(new Application(app, "initech", "Web", ApplicationState.ACTIVE)),
-                List.of(new Credential(
-                        key.key().keyId(),
-                        AuthMode.APIKEY,
-                        app,
-                        CredentialState.ACTIVE,
-                        Optional.empty(),
-                        Optional.empty(),
-                        Set.of())),
+                List.of(CatalogSamples.activeApiKey(key.key().keyId(), app)),
                 // a new subscription starts as its plan's approval says, as the catalogue creates it
                 subscriptions)));
     }

@@ -16,15 +16,10 @@ import io.meshguard.catalogmodel.Application;
 import io.meshguard.catalogmodel.ApplicationState;
 import io.meshguard.catalogmodel.AuthMode;
 import io.meshguard.catalogmodel.Credential;
-import io.meshguard.catalogmodel.CredentialState;
-import io.meshguard.catalogmodel.Environment;
 import io.meshguard.catalogmodel.Limit;
 import io.meshguard.catalogmodel.Plan;
 import io.meshguard.catalogmodel.PlanLimits;
 import io.meshguard.catalogmodel.PlanState;
-import io.meshguard.catalogmodel.ProductPublish;
-import io.meshguard.catalogmodel.PublishHost;
-import io.meshguard.catalogmodel.PublishState;
 import io.meshguard.catalogmodel.Subscription;
 import io.meshguard.catalogmodel.SubscriptionSnapshot;
 import io.meshguard.catalogmodel.SubscriptionState;
@@ -36,6 +31,7 @@ import io.meshguard.extauthz.TestPipeline;
 import io.meshguard.extauthz.ratelimit.TokenBucketLimiter;
 import io.meshguard.extauthz.server.AuthzPipeline;
 import io.meshguard.extauthz.tools.CheckRequests;
+import io.meshguard.testing.CatalogSamples;
 import io.meshguard.testing.MovableClock;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.time.Clock;
@@ -137,14 +133,7 @@ class PlanReplayAgreesWithPipelineTest {
             ApiKeyService.Created second) {
         return new SubscriptionSnapshot(
                 3,
-                List.of(new ProductPublish(
-                        "payments-dev-local",
-                        "payments",
-                        "local",
-                        Environment.DEV,
-                        AuthMode.APIKEY,
-                        PublishState.PUBLISHED,
-                        PublishHost.of("payments", Environment.DEV, "local", "example.test"))),
+                List.of(CatalogSamples.paymentsDevPublish()),
                 List.of(new Plan(
                         "payments-gold",
                         "payments",
@@ -161,8 +150,7 @@ class PlanReplayAgreesWithPipelineTest {
     }
 
     private static Credential credential(String keyId) {
-        return new Credential(
-                keyId, AuthMode.APIKEY, "web", CredentialState.ACTIVE, Optional.empty(), Optional.empty(), Set.of());
+        return CatalogSamples.activeApiKey(keyId, "web");
     }
 
     private static HttpRequestView request(Call c, String apiKey) {

@@ -12,14 +12,10 @@ import io.meshguard.catalogmodel.ApplicationState;
 import io.meshguard.catalogmodel.AuthMode;
 import io.meshguard.catalogmodel.Credential;
 import io.meshguard.catalogmodel.CredentialState;
-import io.meshguard.catalogmodel.Environment;
 import io.meshguard.catalogmodel.Limit;
 import io.meshguard.catalogmodel.Plan;
 import io.meshguard.catalogmodel.PlanLimits;
 import io.meshguard.catalogmodel.PlanState;
-import io.meshguard.catalogmodel.ProductPublish;
-import io.meshguard.catalogmodel.PublishHost;
-import io.meshguard.catalogmodel.PublishState;
 import io.meshguard.catalogmodel.Subscription;
 import io.meshguard.catalogmodel.SubscriptionSnapshot;
 import io.meshguard.catalogmodel.SubscriptionState;
@@ -30,6 +26,7 @@ import io.meshguard.extauthz.Fixtures;
 import io.meshguard.extauthz.TestPipeline;
 import io.meshguard.extauthz.server.AuthzPipeline;
 import io.meshguard.extauthz.tools.CheckRequests;
+import io.meshguard.testing.CatalogSamples;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.time.Clock;
 import java.time.Duration;
@@ -90,14 +87,7 @@ class ProductRouteCheckTest {
     private SubscriptionSnapshot snapshot(SubscriptionState subscription, CredentialState credential, PlanLimits plan) {
         return new SubscriptionSnapshot(
                 3,
-                List.of(new ProductPublish(
-                        "payments-dev-local",
-                        "payments",
-                        "local",
-                        Environment.DEV,
-                        AuthMode.APIKEY,
-                        PublishState.PUBLISHED,
-                        PublishHost.of("payments", Environment.DEV, "local", "example.test"))),
+                List.of(CatalogSamples.paymentsDevPublish()),
                 List.of(new Plan(
                         "free",
                         "payments",

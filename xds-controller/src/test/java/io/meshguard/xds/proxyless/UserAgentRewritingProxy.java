@@ -4,12 +4,10 @@ import io.envoyproxy.envoy.service.discovery.v3.AggregatedDiscoveryServiceGrpc;
 import io.envoyproxy.envoy.service.discovery.v3.DiscoveryRequest;
 import io.envoyproxy.envoy.service.discovery.v3.DiscoveryResponse;
 import io.grpc.ManagedChannel;
-import io.grpc.ManagedChannelBuilder;
 import io.grpc.Server;
-import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
 import io.grpc.stub.StreamObserver;
+import io.meshguard.testing.LoopbackGrpc;
 import java.io.IOException;
-import java.net.InetSocketAddress;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -22,59 +20,54 @@ final class UserAgentRewritingProxy implements AutoCloseable {
     private final Server server;
 
     UserAgentRewritingProxy(int adsPort, String userAgentName, String userAgentVersion) throws IOException {
-        upstream = ManagedChannelBuilder.forAddress("127.0.0.1", adsPort)
-                .usePlaintext()
-                .build();
+        upstream = LoopbackGrpc.channelTo(adsPort);
         var controller = AggregatedDiscoveryServiceGrpc.newStub(upstream);
-        server = NettyServerBuilder.forAddress(new InetSocketAddress("127.0.0.1", 0))
-                .addService(new AggregatedDiscoveryServiceGrpc.AggregatedDiscoveryServiceImplBase() {
-                    @Override
-                    public StreamObserver<DiscoveryRequest> streamAggregatedResources(
-                            StreamObserver<DiscoveryResponse> client) {
-                        StreamObserver<DiscoveryRequest> toController =
-                                controller.streamAggregatedResources(new StreamObserver<>() {
-                                    @Override
-                                    public void onNext(DiscoveryResponse r) {
-                                        client.onNext(r);
-                                    }
-
-                                    @Override
-                                    public void onError(Throwable t) {
-                                        client.onError(t);
-                                    }
-
-                                    @Override
-                                    public void onCompleted() {
-                                        client.onCompleted();
-                                    }
-                                });
-                        return new StreamObserver<>() {
+        server = LoopbackGrpc.serve(new AggregatedDiscoveryServiceGrpc.AggregatedDiscoveryServiceImplBase() {
+            @Override
+            public StreamObserver<DiscoveryRequest> streamAggregatedResources(
+                    StreamObserver<DiscoveryResponse> client) {
+                StreamObserver<DiscoveryRequest> toController =
+                        controller.streamAggregatedResources(new StreamObserver<>() {
                             @Override
-                            public void onNext(DiscoveryRequest r) {
-                                if (r.hasNode()) {
-                                    r = r.toBuilder()
-                                            .setNode(r.getNode().toBuilder()
-                                                    .setUserAgentName(userAgentName)
-                                                    .setUserAgentVersion(userAgentVersion))
-                                            .build();
-                                }
-                                toController.onNext(r);
+                            public void onNext(DiscoveryResponse r) {
+                                client.onNext(r);
                             }
 
                             @Override
                             public void onError(Throwable t) {
-                                toController.onError(t);
+                                client.onError(t);
                             }
 
                             @Override
                             public void onCompleted() {
-                                toController.onCompleted();
+                                client.onCompleted();
                             }
-                        };
+                        });
+                return new StreamObserver<>() {
+                    @Override
+                    public void onNext(DiscoveryRequest r) {
+                        if (r.hasNode()) {
+                            r = r.toBuilder()
+                                    .setNode(r.getNode().toBuilder()
+                                            .setUserAgentName(userAgentName)
+                                            .setUserAgentVersion(userAgentVersion))
+                                    .build();
+                        }
+                        toController.onNext(r);
                     }
-                })
-                .build()
-                .start();
+
+                    @Override
+                    public void onError(Throwable t) {
+                        toController.onError(t);
+                    }
+
+                    @Override
+                    public void onCompleted() {
+                        toController.onCompleted();
+                    }
+                };
+            }
+        });
     }
 
     int port() {

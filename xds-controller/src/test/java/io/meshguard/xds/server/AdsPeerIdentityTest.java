@@ -9,12 +9,12 @@ import io.envoyproxy.envoy.service.discovery.v3.AggregatedDiscoveryServiceGrpc;
 import io.envoyproxy.envoy.service.discovery.v3.DiscoveryRequest;
 import io.envoyproxy.envoy.service.discovery.v3.DiscoveryResponse;
 import io.grpc.ManagedChannel;
-import io.grpc.ManagedChannelBuilder;
 import io.grpc.Metadata;
 import io.grpc.StatusRuntimeException;
 import io.grpc.stub.MetadataUtils;
 import io.grpc.stub.StreamObserver;
 import io.meshguard.testing.IntegrationTest;
+import io.meshguard.testing.LoopbackGrpc;
 import io.meshguard.xds.XdsController;
 import io.meshguard.xds.XdsCore;
 import io.meshguard.xds.snapshot.FilterTargets;
@@ -66,9 +66,7 @@ class AdsPeerIdentityTest {
                 .start();
         Publisher.Result r = core.publisher().publish(XdsController.sampleConfig(), "test", "identity test");
         assertThat(r.published()).as("%s", r.problems()).isTrue();
-        channel = ManagedChannelBuilder.forAddress("127.0.0.1", core.adsPort())
-                .usePlaintext()
-                .build();
+        channel = LoopbackGrpc.channelTo(core.adsPort());
     }
 
     private static AdsPeerPolicy grants(String trustedProxy, String... grants) {

@@ -4,13 +4,13 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.zaxxer.hikari.HikariDataSource;
 import io.grpc.ManagedChannel;
-import io.grpc.ManagedChannelBuilder;
 import io.grpc.reflection.v1.ServerReflectionGrpc;
 import io.grpc.reflection.v1.ServerReflectionRequest;
 import io.grpc.reflection.v1.ServerReflectionResponse;
 import io.grpc.reflection.v1.ServiceResponse;
 import io.grpc.stub.StreamObserver;
 import io.meshguard.testing.IntegrationTest;
+import io.meshguard.testing.LoopbackGrpc;
 import io.meshguard.testing.PostgresExtension;
 import io.meshguard.xds.XdsController;
 import io.meshguard.xds.XdsSettings;
@@ -34,9 +34,7 @@ class AdsReflectionTest {
         XdsController xds = XdsController.create(
                 XdsSettings.onLoopback("test", Optional.empty()), ds, new SimpleMeterRegistry(), change -> {});
         xds.start();
-        ManagedChannel channel = ManagedChannelBuilder.forAddress("127.0.0.1", xds.adsPort())
-                .usePlaintext()
-                .build();
+        ManagedChannel channel = LoopbackGrpc.channelTo(xds.adsPort());
         try {
             CompletableFuture<List<String>> services = new CompletableFuture<>();
             StreamObserver<ServerReflectionRequest> requests = ServerReflectionGrpc.newStub(channel)

@@ -4,8 +4,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import io.grpc.ManagedChannel;
-import io.grpc.ManagedChannelBuilder;
 import io.meshguard.testing.IntegrationTest;
+import io.meshguard.testing.LoopbackGrpc;
 import io.meshguard.xds.XdsController;
 import io.meshguard.xds.XdsCore;
 import io.meshguard.xds.model.GatewayYaml;
@@ -37,9 +37,7 @@ class DeltaAdsNackTest {
                             .publish(GatewayYaml.read("a.yaml", sample), "test", "first")
                             .published())
                     .isTrue();
-            ManagedChannel channel = ManagedChannelBuilder.forAddress("127.0.0.1", core.adsPort())
-                    .usePlaintext()
-                    .build();
+            ManagedChannel channel = LoopbackGrpc.channelTo(core.adsPort());
             DeltaAdsNode refusing = new DeltaAdsNode(channel, "delta-refusing", SoakNodes.Refuses.ROUTE_TABLES);
             try {
                 await().atMost(Duration.ofSeconds(10)).until(() -> refusing.refusedResponses() >= 1);

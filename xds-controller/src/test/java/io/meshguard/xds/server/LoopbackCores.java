@@ -15,7 +15,7 @@ import java.util.Optional;
  * Started cores as the server tests run them: ADS on a free loopback port open to local peers, the default filter
  * targets, no default group, no one told of fleet changes, the system clock and the shipped validator.
  */
-final class LoopbackCores {
+public final class LoopbackCores {
     private LoopbackCores() {}
 
     /** Over an in-memory revision store, without rollout spans or VHDS. */
@@ -34,7 +34,7 @@ final class LoopbackCores {
     }
 
     /** Over {@code store}, metrics in {@code meters}, without rollout spans or VHDS. */
-    static XdsCore over(RevisionStore store, MeterRegistry meters) throws Exception {
+    public static XdsCore over(RevisionStore store, MeterRegistry meters) throws Exception {
         return started(store, meters, RolloutSpans.disabled(), Optional.empty());
     }
 

@@ -9,9 +9,9 @@ import io.envoyproxy.envoy.service.discovery.v3.AggregatedDiscoveryServiceGrpc;
 import io.envoyproxy.envoy.service.discovery.v3.DiscoveryRequest;
 import io.envoyproxy.envoy.service.discovery.v3.DiscoveryResponse;
 import io.grpc.ManagedChannel;
-import io.grpc.ManagedChannelBuilder;
 import io.grpc.stub.StreamObserver;
 import io.meshguard.testing.IntegrationTest;
+import io.meshguard.testing.LoopbackGrpc;
 import io.meshguard.testing.StreamSink;
 import io.meshguard.xds.XdsController;
 import io.meshguard.xds.XdsCore;
@@ -38,9 +38,7 @@ class NackTrackingTest {
     @BeforeEach
     void start() throws Exception {
         core = LoopbackCores.inMemory(meters);
-        channel = ManagedChannelBuilder.forAddress("127.0.0.1", core.adsPort())
-                .usePlaintext()
-                .build();
+        channel = LoopbackGrpc.channelTo(core.adsPort());
     }
 
     @AfterEach

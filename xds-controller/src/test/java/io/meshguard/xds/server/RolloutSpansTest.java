@@ -9,10 +9,10 @@ import io.envoyproxy.envoy.service.discovery.v3.AggregatedDiscoveryServiceGrpc;
 import io.envoyproxy.envoy.service.discovery.v3.DiscoveryRequest;
 import io.envoyproxy.envoy.service.discovery.v3.DiscoveryResponse;
 import io.grpc.ManagedChannel;
-import io.grpc.ManagedChannelBuilder;
 import io.grpc.stub.StreamObserver;
 import io.meshguard.runtime.tracing.Tracing;
 import io.meshguard.testing.IntegrationTest;
+import io.meshguard.testing.LoopbackGrpc;
 import io.meshguard.testing.OtlpTraceReceiver;
 import io.meshguard.xds.XdsController;
 import io.meshguard.xds.XdsCore;
@@ -43,9 +43,7 @@ class RolloutSpansTest {
         tracing = collector.tracing("meshguard-xds");
         core = LoopbackCores.inMemory(
                 new RolloutSpans(tracing, Duration.ofSeconds(5), Clock.systemUTC()), Optional.empty());
-        channel = ManagedChannelBuilder.forAddress("127.0.0.1", core.adsPort())
-                .usePlaintext()
-                .build();
+        channel = LoopbackGrpc.channelTo(core.adsPort());
     }
 
     @AfterEach

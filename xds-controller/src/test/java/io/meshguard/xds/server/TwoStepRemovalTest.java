@@ -14,6 +14,7 @@ import io.meshguard.emulator.AdsSubscription;
 import io.meshguard.emulator.EnvoyNode;
 import io.meshguard.emulator.XdsResources;
 import io.meshguard.testing.IntegrationTest;
+import io.meshguard.testing.LoopbackGrpc;
 import io.meshguard.testing.StreamSink;
 import io.meshguard.xds.XdsController;
 import io.meshguard.xds.XdsCore;
@@ -121,9 +122,7 @@ class TwoStepRemovalTest {
     void removedCluster_servedWhileAClientStillNamesIt_thenDroppedOnceItStops() throws Exception {
         String sample = sample();
         publish(GatewayYaml.read("sample.yaml", sample));
-        io.grpc.ManagedChannel channel = io.grpc.ManagedChannelBuilder.forAddress("127.0.0.1", core.adsPort())
-                .usePlaintext()
-                .build();
+        io.grpc.ManagedChannel channel = LoopbackGrpc.channelTo(core.adsPort());
         try {
             java.util.concurrent.LinkedBlockingQueue<DiscoveryResponse> responses =
                     new java.util.concurrent.LinkedBlockingQueue<>();

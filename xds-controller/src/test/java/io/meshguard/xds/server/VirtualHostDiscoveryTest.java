@@ -16,10 +16,10 @@ import io.envoyproxy.envoy.service.discovery.v3.DiscoveryResponse;
 import io.envoyproxy.envoy.service.discovery.v3.Resource;
 import io.envoyproxy.envoy.service.route.v3.VirtualHostDiscoveryServiceGrpc;
 import io.grpc.ManagedChannel;
-import io.grpc.ManagedChannelBuilder;
 import io.grpc.StatusRuntimeException;
 import io.grpc.stub.StreamObserver;
 import io.meshguard.testing.IntegrationTest;
+import io.meshguard.testing.LoopbackGrpc;
 import io.meshguard.xds.XdsController;
 import io.meshguard.xds.XdsCore;
 import io.meshguard.xds.model.GatewayYaml;
@@ -61,9 +61,7 @@ class VirtualHostDiscoveryTest {
     void start() throws Exception {
         core = LoopbackCores.inMemory(
                 RolloutSpans.disabled(), Optional.of(new XdsCore.Vhds("meshguard-xds", CLUSTERS_WAIT)));
-        channel = ManagedChannelBuilder.forAddress("127.0.0.1", core.adsPort())
-                .usePlaintext()
-                .build();
+        channel = LoopbackGrpc.channelTo(core.adsPort());
         try (InputStream in = XdsController.class.getResourceAsStream("sample-gateway.yaml")) {
             sample = new String(in.readAllBytes(), StandardCharsets.UTF_8);
         }

@@ -25,7 +25,8 @@ import org.junit.jupiter.api.Test;
  * {@code :authority} (review 3: R3-02, R3-06) — and which paths a route's prefix really covers (R3-08).
  */
 class GatewayHopTest {
-    private static final FilterTargets IN_CLUSTER = new FilterTargets(
+    /** The servers by their in-cluster Service names, as the manifests deploy them. */
+    static final FilterTargets IN_CLUSTER = new FilterTargets(
             "meshguard-extauthz.meshguard.svc.cluster.local:9001",
             "meshguard-dlp.meshguard.svc.cluster.local:9002",
             "meshguard-dlp.meshguard.svc.cluster.local:9002",

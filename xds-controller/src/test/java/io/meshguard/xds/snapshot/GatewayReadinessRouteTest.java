@@ -10,7 +10,6 @@ import io.envoyproxy.envoy.service.discovery.v3.AggregatedDiscoveryServiceGrpc;
 import io.envoyproxy.envoy.service.discovery.v3.DiscoveryRequest;
 import io.envoyproxy.envoy.service.discovery.v3.DiscoveryResponse;
 import io.grpc.Server;
-import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
 import io.grpc.stub.StreamObserver;
 import io.meshguard.emulator.AdsSubscription;
 import io.meshguard.emulator.DownstreamRequest;
@@ -21,10 +20,10 @@ import io.meshguard.emulator.Headers;
 import io.meshguard.emulator.XdsResources;
 import io.meshguard.envoy.validation.EnvoyValidator;
 import io.meshguard.testing.IntegrationTest;
+import io.meshguard.testing.LoopbackGrpc;
 import io.meshguard.xds.model.GatewayConfig;
 import io.meshguard.xds.model.GatewayYaml;
 import io.meshguard.xds.validate.ConfigValidator;
-import java.net.InetSocketAddress;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicReference;
@@ -49,17 +48,7 @@ class GatewayReadinessRouteTest {
         }
     }
 
-    /** One group, one API, one route to an IP upstream: only what the emulator models. */
-    private static final String GROUP = """
-            groups: [{name: edge, environment: prod, hostnames: [api.bank.example]}]
-            upstreams:
-              - {name: ledger, endpoints: [{address: 10.20.0.7, port: 8080}]}
-            apis:
-              - {name: ledger, base_path: /ledger, default_version: v1, versions: [{version: v1}]}
-            routes:
-              - {name: postings, group: edge, api: ledger, version: v1, match: {path_prefix: /v1/postings},
-                 destinations: [{upstream: ledger, weight: 100}]}
-            """;
+    private static final String GROUP = UnservedHostTest.CONFIG;
 
     private static GroupResources sample() {
         GatewayConfig config = GatewayYaml.read("edge.yaml", GROUP);
@@ -69,53 +58,50 @@ class GatewayReadinessRouteTest {
 
     /** An ADS server answering every wildcard or named request with {@code resources}' resources of that type. */
     private int serve(GroupResources resources) throws Exception {
-        server = NettyServerBuilder.forAddress(new InetSocketAddress("127.0.0.1", 0))
-                .addService(new AggregatedDiscoveryServiceGrpc.AggregatedDiscoveryServiceImplBase() {
+        server = LoopbackGrpc.serve(new AggregatedDiscoveryServiceGrpc.AggregatedDiscoveryServiceImplBase() {
+            @Override
+            public StreamObserver<DiscoveryRequest> streamAggregatedResources(
+                    StreamObserver<DiscoveryResponse> responses) {
+                return new StreamObserver<>() {
                     @Override
-                    public StreamObserver<DiscoveryRequest> streamAggregatedResources(
-                            StreamObserver<DiscoveryResponse> responses) {
-                        return new StreamObserver<>() {
-                            @Override
-                            public void onNext(DiscoveryRequest r) {
-                                if (!r.getResponseNonce().isEmpty()) {
-                                    return; // an ACK or NACK: the server has nothing newer
-                                }
-                                List<? extends Message> of =
-                                        switch (r.getTypeUrl()) {
-                                            case XdsResources.CDS -> resources.clusters();
-                                            case XdsResources.EDS -> resources.endpoints();
-                                            case XdsResources.LDS ->
-                                                resources.listeners().stream()
-                                                        .filter(l -> !l.hasApiListener())
-                                                        .toList();
-                                            case XdsResources.RDS -> routes.get();
-                                            default -> List.of();
-                                        };
-                                if (of.isEmpty()) {
-                                    return; // never answered: Envoy's initial_fetch_timeout ends its wait
-                                }
-                                DiscoveryResponse.Builder b = DiscoveryResponse.newBuilder()
-                                        .setTypeUrl(r.getTypeUrl())
-                                        .setVersionInfo("v1")
-                                        .setNonce(r.getTypeUrl() + "-1");
-                                of.forEach(m -> b.addResources(Any.pack(m)));
-                                synchronized (responses) {
-                                    responses.onNext(b.build());
-                                }
-                            }
-
-                            @Override
-                            public void onError(Throwable t) {}
-
-                            @Override
-                            public void onCompleted() {
-                                responses.onCompleted();
-                            }
-                        };
+                    public void onNext(DiscoveryRequest r) {
+                        if (!r.getResponseNonce().isEmpty()) {
+                            return; // an ACK or NACK: the server has nothing newer
+                        }
+                        List<? extends Message> of =
+                                switch (r.getTypeUrl()) {
+                                    case XdsResources.CDS -> resources.clusters();
+                                    case XdsResources.EDS -> resources.endpoints();
+                                    case XdsResources.LDS ->
+                                        resources.listeners().stream()
+                                                .filter(l -> !l.hasApiListener())
+                                                .toList();
+                                    case XdsResources.RDS -> routes.get();
+                                    default -> List.of();
+                                };
+                        if (of.isEmpty()) {
+                            return; // never answered: Envoy's initial_fetch_timeout ends its wait
+                        }
+                        DiscoveryResponse.Builder b = DiscoveryResponse.newBuilder()
+                                .setTypeUrl(r.getTypeUrl())
+                                .setVersionInfo("v1")
+                                .setNonce(r.getTypeUrl() + "-1");
+                        of.forEach(m -> b.addResources(Any.pack(m)));
+                        synchronized (responses) {
+                            responses.onNext(b.build());
+                        }
                     }
-                })
-                .build()
-                .start();
+
+                    @Override
+                    public void onError(Throwable t) {}
+
+                    @Override
+                    public void onCompleted() {
+                        responses.onCompleted();
+                    }
+                };
+            }
+        });
         return server.getPort();
     }
 

@@ -57,7 +57,8 @@ class StreamingRouteTest {
         return new SnapshotBuilder(FilterTargets.DEFAULTS).build(c, "edge");
     }
 
-    private static RouteConfiguration envoyRoutes(GroupResources r) throws Exception {
+    /** The route configuration of listener http-8080, checked to read back unchanged through Envoy's own types. */
+    static RouteConfiguration envoyRoutes(GroupResources r) throws Exception {
         RouteConfiguration rc = r.routes().stream()
                 .filter(x -> x.getName().equals("http-8080"))
                 .findFirst()

@@ -18,7 +18,8 @@ import org.junit.jupiter.api.Test;
  * it, and the catch-all never takes a served host (Envoy prefers an exact domain to {@code *}).
  */
 class UnservedHostTest {
-    private static final String CONFIG = """
+    /** One group, one API, one route to an IP upstream: only what the emulator models. */
+    static final String CONFIG = """
             groups: [{name: edge, environment: prod, hostnames: [api.bank.example]}]
             upstreams:
               - {name: ledger, endpoints: [{address: 10.20.0.7, port: 8080}]}

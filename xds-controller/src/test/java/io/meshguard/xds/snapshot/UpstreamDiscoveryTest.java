@@ -35,7 +35,12 @@ class UpstreamDiscoveryTest {
     private static final Path DEMO_GATEWAY = Path.of("../deploy/local/gateway.json");
 
     private static GatewayConfig config(String upstreams) {
-        return GatewayYaml.read("upstreams.yaml", """
+        return oneRoute("upstreams.yaml", "svc", upstreams);
+    }
+
+    /** Group edge with one route of API cards to {@code upstream}, one of {@code upstreams} (YAML list items). */
+    static GatewayConfig oneRoute(String file, String upstream, String upstreams) {
+        return GatewayYaml.read(file, """
                 groups:
                   - {name: edge, environment: prod, region: eu-west, domain: bank.example}
                 upstreams:
@@ -44,8 +49,8 @@ class UpstreamDiscoveryTest {
                   - {name: cards, base_path: /cards, default_version: v1, versions: [{version: v1, status: active}]}
                 routes:
                   - {name: all, group: edge, api: cards, version: v1, match: {path_prefix: /},
-                     destinations: [{upstream: svc, weight: 100}]}
-                """.formatted(upstreams.indent(2)));
+                     destinations: [{upstream: %s, weight: 100}]}
+                """.formatted(upstreams.indent(2), upstream));
     }
 
     private static GroupResources build(GatewayConfig config, String group) {

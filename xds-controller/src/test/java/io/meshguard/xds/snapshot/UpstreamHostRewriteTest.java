@@ -11,7 +11,6 @@ import io.meshguard.xds.model.Upstream;
 import io.meshguard.xds.validate.ConfigValidator;
 import io.meshguard.xds.validate.Problem;
 import io.meshguard.xds.validate.ProblemCode;
-import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -24,11 +23,7 @@ import org.junit.jupiter.api.Test;
  * warns that a STRICT backend resets the request (review 4: R4-06).
  */
 class UpstreamHostRewriteTest {
-    private static final FilterTargets IN_CLUSTER = new FilterTargets(
-            "meshguard-extauthz.meshguard.svc.cluster.local:9001",
-            "meshguard-dlp.meshguard.svc.cluster.local:9002",
-            "meshguard-dlp.meshguard.svc.cluster.local:9002",
-            Duration.ofSeconds(2));
+    private static final FilterTargets IN_CLUSTER = GatewayHopTest.IN_CLUSTER;
 
     private static final String CONFIG = """
             groups: [{name: edge, environment: test, hostnames: [api.bank.example]}]

@@ -9,7 +9,6 @@ import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.SubjectAltNameMat
 import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.TlsParameters;
 import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext;
 import io.meshguard.xds.model.GatewayConfig;
-import io.meshguard.xds.model.GatewayYaml;
 import io.meshguard.xds.validate.ConfigValidator;
 import io.meshguard.xds.validate.Problem;
 import java.util.List;
@@ -18,17 +17,7 @@ import org.junit.jupiter.api.Test;
 /** Upstream TLS: the cluster Envoy gets verifies the server, and validation refuses what could not be verified. */
 class UpstreamTlsTest {
     private static GatewayConfig config(String upstreams) {
-        return GatewayYaml.read("tls.yaml", """
-                groups:
-                  - {name: edge, environment: prod, region: eu-west, domain: bank.example}
-                upstreams:
-                %s
-                apis:
-                  - {name: cards, base_path: /cards, default_version: v1, versions: [{version: v1, status: active}]}
-                routes:
-                  - {name: all, group: edge, api: cards, version: v1, match: {path_prefix: /},
-                     destinations: [{upstream: network, weight: 100}]}
-                """.formatted(upstreams.indent(2)));
+        return UpstreamDiscoveryTest.oneRoute("tls.yaml", "network", upstreams);
     }
 
     private static Cluster cluster(GatewayConfig config) throws Exception {

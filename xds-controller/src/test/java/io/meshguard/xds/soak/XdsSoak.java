@@ -1,7 +1,6 @@
 package io.meshguard.xds.soak;
 
 import io.grpc.ManagedChannel;
-import io.grpc.ManagedChannelBuilder;
 import io.meshguard.catalog.CatalogStore;
 import io.meshguard.catalogmodel.Application;
 import io.meshguard.catalogmodel.ApplicationState;
@@ -9,6 +8,7 @@ import io.meshguard.catalogmodel.Cluster;
 import io.meshguard.catalogmodel.SharedCatalog;
 import io.meshguard.catalogmodel.SubscriptionSnapshot;
 import io.meshguard.catalogmodel.TenantHoldings;
+import io.meshguard.testing.LoopbackGrpc;
 import io.meshguard.xds.XdsController;
 import io.meshguard.xds.XdsCore;
 import io.meshguard.xds.ZoneController;
@@ -169,9 +169,7 @@ public final class XdsSoak {
         hub.hub().registry().assign(cluster, GROUP);
         String token =
                 hub.hub().registry().issue(cluster, Duration.ofHours(1), "soak").secret();
-        ManagedChannel channel = ManagedChannelBuilder.forAddress("127.0.0.1", adsPort)
-                .usePlaintext()
-                .build();
+        ManagedChannel channel = LoopbackGrpc.channelTo(adsPort);
         List<AutoCloseable> gateways = new ArrayList<>();
         List<SoakNode> central = new ArrayList<>();
         List<SoakNode> zoned = new ArrayList<>();
@@ -198,9 +196,7 @@ public final class XdsSoak {
                             Optional.empty(),
                             VHDS.map(XdsCore.Vhds::cluster))
                     .start();
-            zoneChannel = ManagedChannelBuilder.forAddress("127.0.0.1", zone.adsPort())
-                    .usePlaintext()
-                    .build();
+            zoneChannel = LoopbackGrpc.channelTo(zone.adsPort());
             long connected = System.nanoTime();
             for (int i = 0; i < sizes.emulated(); i++) {
                 gateways.add(emulated.connect(adsPort, "soak-envoy-" + i, GROUP));

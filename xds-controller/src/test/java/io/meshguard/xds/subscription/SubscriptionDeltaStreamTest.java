@@ -14,7 +14,6 @@ import io.grpc.CallOptions;
 import io.grpc.ManagedChannel;
 import io.grpc.Server;
 import io.grpc.ServerServiceDefinition;
-import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
 import io.grpc.stub.ClientCalls;
 import io.grpc.stub.ServerCalls;
@@ -28,15 +27,11 @@ import io.meshguard.catalogmodel.AccessDecision;
 import io.meshguard.catalogmodel.Application;
 import io.meshguard.catalogmodel.ApplicationState;
 import io.meshguard.catalogmodel.AuthMode;
-import io.meshguard.catalogmodel.Credential;
-import io.meshguard.catalogmodel.CredentialState;
 import io.meshguard.catalogmodel.DenyReason;
-import io.meshguard.catalogmodel.Environment;
 import io.meshguard.catalogmodel.Plan;
 import io.meshguard.catalogmodel.PlanState;
 import io.meshguard.catalogmodel.ProductPublish;
 import io.meshguard.catalogmodel.PublishHost;
-import io.meshguard.catalogmodel.PublishState;
 import io.meshguard.catalogmodel.SharedCatalog;
 import io.meshguard.catalogmodel.Subscription;
 import io.meshguard.catalogmodel.SubscriptionSnapshot;
@@ -47,6 +42,7 @@ import io.meshguard.db.TenantScope;
 import io.meshguard.extauthz.subscription.SubscriptionStateClient;
 import io.meshguard.testing.CatalogSamples;
 import io.meshguard.testing.IntegrationTest;
+import io.meshguard.testing.LoopbackGrpc;
 import io.meshguard.testing.PostgresExtension;
 import io.meshguard.testing.StreamSink;
 import java.time.Clock;
@@ -55,7 +51,6 @@ import java.time.Instant;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.Set;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.LinkedBlockingQueue;
@@ -98,9 +93,7 @@ class SubscriptionDeltaStreamTest {
         service = new SubscriptionStateService();
         server = NettyServerBuilder.forPort(0).addService(service).build().start();
         feed = new CatalogSnapshotFeed(PG.dataSource(), store, service, Duration.ofSeconds(30)).start();
-        channel = NettyChannelBuilder.forAddress("127.0.0.1", server.getPort())
-                .usePlaintext()
-                .build();
+        channel = LoopbackGrpc.channelTo(server.getPort());
     }
 
     @AfterAll
@@ -167,9 +160,7 @@ class SubscriptionDeltaStreamTest {
     void tenantsLastRowRemoved_isNamedInRemovedResources_andEveryReplicaStopsGrantingIt() throws Exception {
         SubscriptionStateService own = new SubscriptionStateService();
         Server ownServer = NettyServerBuilder.forPort(0).addService(own).build().start();
-        ManagedChannel ch = NettyChannelBuilder.forAddress("127.0.0.1", ownServer.getPort())
-                .usePlaintext()
-                .build();
+        ManagedChannel ch = LoopbackGrpc.channelTo(ownServer.getPort());
         SubscriptionSnapshot both = twoTenants(1);
         own.publish(both);
         try (RawDeltaStream stream = new RawDeltaStream(ch, "raw-removal", Map.of());
@@ -209,9 +200,7 @@ class SubscriptionDeltaStreamTest {
     void reconnect_receivesEveryResource_andRemovalsOfWhatItHeldThatIsGone() throws Exception {
         SubscriptionStateService own = new SubscriptionStateService();
         Server ownServer = NettyServerBuilder.forPort(0).addService(own).build().start();
-        ManagedChannel ch = NettyChannelBuilder.forAddress("127.0.0.1", ownServer.getPort())
-                .usePlaintext()
-                .build();
+        ManagedChannel ch = LoopbackGrpc.channelTo(ownServer.getPort());
         own.publish(twoTenants(5));
         try (RawDeltaStream stream =
                 new RawDeltaStream(ch, "raw-reconnect", Map.of("tenant/initech", "4", "tenant/bankrupt", "3"))) {
@@ -254,9 +243,7 @@ class SubscriptionDeltaStreamTest {
                         response("2", "n2", List.of(garbage), List.of()),
                         response("3", "n3", List.of(misnamed), List.of()),
                         response("4", "n4", List.of(), List.of("shared"))));
-        ManagedChannel ch = NettyChannelBuilder.forAddress("127.0.0.1", hostile.getPort())
-                .usePlaintext()
-                .build();
+        ManagedChannel ch = LoopbackGrpc.channelTo(hostile.getPort());
         try (SubscriptionStateClient r =
                 new SubscriptionStateClient(ch, "r", Duration.ofSeconds(10), Clock.systemUTC()).start()) {
             await().atMost(10, TimeUnit.SECONDS).until(() -> requests.size() >= 5);
@@ -288,9 +275,7 @@ class SubscriptionDeltaStreamTest {
                 SnapshotMessage.tenantResource(1, good.tenants().get("initech")));
         List<DeltaDiscoveryRequest> requests = new CopyOnWriteArrayList<>();
         Server hostile = deltaServer(requests, List.of(response("1", "n1", List.of(initech), List.of())));
-        ManagedChannel ch = NettyChannelBuilder.forAddress("127.0.0.1", hostile.getPort())
-                .usePlaintext()
-                .build();
+        ManagedChannel ch = LoopbackGrpc.channelTo(hostile.getPort());
         try (SubscriptionStateClient r =
                 new SubscriptionStateClient(ch, "r", Duration.ofSeconds(10), Clock.systemUTC()).start()) {
             await().atMost(10, TimeUnit.SECONDS).until(() -> requests.size() >= 2);
@@ -322,14 +307,7 @@ class SubscriptionDeltaStreamTest {
     /** Publish payments-dev-local on plan payments-free; initech and globex each hold an application, key and subscription. */
     private static SubscriptionSnapshot twoTenants(long version) {
         Plan plan = CatalogSamples.freePlan("payments-free", "payments", PlanState.PUBLISHED);
-        ProductPublish publish = new ProductPublish(
-                "payments-dev-local",
-                "payments",
-                "local",
-                Environment.DEV,
-                AuthMode.APIKEY,
-                PublishState.PUBLISHED,
-                new PublishHost("example.test"));
+        ProductPublish publish = CatalogSamples.paymentsDevPublish(new PublishHost("example.test"));
         return new SubscriptionSnapshot(
                 version,
                 new SharedCatalog(List.of(publish), List.of(plan)),
@@ -341,14 +319,7 @@ class SubscriptionDeltaStreamTest {
         return new TenantHoldings(
                 tenant,
                 List.of(new Application(app, tenant, "App", ApplicationState.ACTIVE)),
-                List.of(new Credential(
-                        tenant + "-key",
-                        AuthMode.APIKEY,
-                        app,
-                        CredentialState.ACTIVE,
-                        Optional.empty(),
-                        Optional.empty(),
-                        Set.of())),
+                List.of(CatalogSamples.activeApiKey(tenant + "-key", app)),
                 List.of(new Subscription(
                         tenant + "-sub", app, "payments-dev-local", "payments-free", SubscriptionState.ACTIVE)));
     }

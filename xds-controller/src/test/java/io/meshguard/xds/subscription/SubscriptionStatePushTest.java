@@ -11,7 +11,6 @@ import io.envoyproxy.envoy.service.discovery.v3.DiscoveryResponse;
 import io.grpc.ManagedChannel;
 import io.grpc.Server;
 import io.grpc.ServerServiceDefinition;
-import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
 import io.grpc.stub.ServerCalls;
 import io.grpc.stub.StreamObserver;
@@ -30,6 +29,7 @@ import io.meshguard.db.TenantScope;
 import io.meshguard.extauthz.subscription.SubscriptionStateClient;
 import io.meshguard.testing.CatalogSamples;
 import io.meshguard.testing.IntegrationTest;
+import io.meshguard.testing.LoopbackGrpc;
 import io.meshguard.testing.MovableClock;
 import io.meshguard.testing.PostgresExtension;
 import java.time.Clock;
@@ -79,9 +79,7 @@ class SubscriptionStatePushTest {
         server = NettyServerBuilder.forPort(0).addService(service).build().start();
         feed = new CatalogSnapshotFeed(PG.dataSource(), store, service, Duration.ofSeconds(30)).start();
         for (int i = 0; i < 3; i++) {
-            ManagedChannel ch = NettyChannelBuilder.forAddress("127.0.0.1", server.getPort())
-                    .usePlaintext()
-                    .build();
+            ManagedChannel ch = LoopbackGrpc.channelTo(server.getPort());
             channels.add(ch);
             replicas.add(new SubscriptionStateClient(ch, "extauthz-" + i, Duration.ofSeconds(10), Clock.systemUTC())
                     .start());
@@ -135,9 +133,7 @@ class SubscriptionStatePushTest {
     void replicaCutOff_pastItsStalenessBound_decidesNothing() throws Exception {
         MovableClock clock = new MovableClock(Instant.now());
         Server own = NettyServerBuilder.forPort(0).addService(service).build().start();
-        ManagedChannel ch = NettyChannelBuilder.forAddress("127.0.0.1", own.getPort())
-                .usePlaintext()
-                .build();
+        ManagedChannel ch = LoopbackGrpc.channelTo(own.getPort());
         try (SubscriptionStateClient r = new SubscriptionStateClient(ch, "isolated", Duration.ofSeconds(10), clock)) {
             // asked before the stream opens: the first snapshot can arrive within milliseconds of start()
             assertThat(r.current()).as("no snapshot yet").isEmpty();
@@ -207,9 +203,7 @@ class SubscriptionStatePushTest {
                                 }))
                 .build();
         Server own = NettyServerBuilder.forPort(0).addService(hostile).build().start();
-        ManagedChannel ch = NettyChannelBuilder.forAddress("127.0.0.1", own.getPort())
-                .usePlaintext()
-                .build();
+        ManagedChannel ch = LoopbackGrpc.channelTo(own.getPort());
         try (SubscriptionStateClient r =
                 new SubscriptionStateClient(ch, "r", Duration.ofSeconds(10), Clock.systemUTC()).start()) {
             await().atMost(10, TimeUnit.SECONDS).until(() -> requests.size() >= 3);

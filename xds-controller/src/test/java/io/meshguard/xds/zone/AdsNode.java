@@ -5,8 +5,8 @@ import io.envoyproxy.envoy.service.discovery.v3.AggregatedDiscoveryServiceGrpc;
 import io.envoyproxy.envoy.service.discovery.v3.DiscoveryRequest;
 import io.envoyproxy.envoy.service.discovery.v3.DiscoveryResponse;
 import io.grpc.ManagedChannel;
-import io.grpc.ManagedChannelBuilder;
 import io.grpc.stub.StreamObserver;
+import io.meshguard.testing.LoopbackGrpc;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
@@ -29,9 +29,7 @@ final class AdsNode implements AutoCloseable {
     final Map<String, List<String>> names = new ConcurrentHashMap<>();
 
     AdsNode(int adsPort, String nodeId, String group) {
-        this.channel = ManagedChannelBuilder.forAddress("127.0.0.1", adsPort)
-                .usePlaintext()
-                .build();
+        this.channel = LoopbackGrpc.channelTo(adsPort);
         this.node = Node.newBuilder()
                 .setId(nodeId)
                 .setCluster(group)

@@ -2,14 +2,13 @@ package io.meshguard.xds.zone;
 
 import io.meshguard.xds.XdsCore;
 import io.meshguard.xds.model.GatewayConfig;
+import io.meshguard.xds.server.LoopbackCores;
 import io.meshguard.xds.server.Publisher;
-import io.meshguard.xds.snapshot.FilterTargets;
 import io.meshguard.xds.store.PgRevisionStore;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.net.InetSocketAddress;
 import java.time.Clock;
 import java.time.Duration;
-import java.util.Optional;
 import javax.sql.DataSource;
 
 /** Central on loopback for tests: revisions in PostgreSQL, the publisher, the zone hub on its own port. */
@@ -26,15 +25,7 @@ final class Central implements AutoCloseable {
     Central(DataSource ds, int zonePort, Duration credentialLifetime, ZoneHubSettings settings) throws Exception {
         PgRevisionStore revisions = new PgRevisionStore(ds);
         this.draft = new io.meshguard.xds.store.PgGatewayStore(ds);
-        this.core = new XdsCore(
-                        new InetSocketAddress("127.0.0.1", 0),
-                        FilterTargets.DEFAULTS,
-                        revisions,
-                        Optional.empty(),
-                        s -> {},
-                        meters,
-                        Clock.systemUTC())
-                .start();
+        this.core = LoopbackCores.over(revisions, meters);
         this.registry = new ZoneRegistry(ds, Clock.systemUTC(), credentialLifetime);
         this.board = new ZoneBoard(Clock.systemUTC(), meters);
         this.hub = new ZoneHub(registry, revisions, board, settings, Clock.systemUTC());

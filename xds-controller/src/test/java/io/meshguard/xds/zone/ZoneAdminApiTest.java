@@ -20,7 +20,7 @@ import io.meshguard.testing.TestIssuer;
 import io.meshguard.xds.XdsCore;
 import io.meshguard.xds.ZoneController;
 import io.meshguard.xds.model.ConfigJson;
-import io.meshguard.xds.snapshot.FilterTargets;
+import io.meshguard.xds.server.LoopbackCores;
 import io.meshguard.xds.store.PgGatewayStore;
 import io.meshguard.xds.store.PgRevisionStore;
 import java.net.InetSocketAddress;
@@ -29,7 +29,6 @@ import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
-import java.time.Clock;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
@@ -77,15 +76,7 @@ class ZoneAdminApiTest {
         var meters = new io.micrometer.prometheusmetrics.PrometheusMeterRegistry(
                 io.micrometer.prometheusmetrics.PrometheusConfig.DEFAULT);
         PgRevisionStore revisions = new PgRevisionStore(PG.dataSource());
-        central = new XdsCore(
-                        new InetSocketAddress("127.0.0.1", 0),
-                        FilterTargets.DEFAULTS,
-                        revisions,
-                        Optional.empty(),
-                        s -> {},
-                        meters,
-                        Clock.systemUTC())
-                .start();
+        central = LoopbackCores.over(revisions, meters);
         zones = new ZoneCentral(
                 PG.dataSource(),
                 revisions,

@@ -6,15 +6,14 @@ import static org.awaitility.Awaitility.await;
 import com.google.protobuf.Timestamp;
 import io.grpc.Server;
 import io.grpc.ServerServiceDefinition;
-import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
 import io.grpc.stub.ServerCalls;
 import io.grpc.stub.StreamObserver;
 import io.meshguard.contract.zone.ZoneWire;
 import io.meshguard.contract.zone.v1.ZoneProto;
 import io.meshguard.testing.IntegrationTest;
+import io.meshguard.testing.LoopbackGrpc;
 import io.meshguard.xds.ZoneController;
 import io.meshguard.xds.model.ConfigJson;
-import java.net.InetSocketAddress;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Map;
@@ -70,10 +69,7 @@ class ZoneFaultIsolationTest {
                                 }
                             }))
                     .build();
-            server = NettyServerBuilder.forAddress(new InetSocketAddress("127.0.0.1", 0))
-                    .addService(service)
-                    .build()
-                    .start();
+            server = LoopbackGrpc.serve(service);
         }
 
         String address() {

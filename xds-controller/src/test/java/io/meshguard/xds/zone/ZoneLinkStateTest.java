@@ -5,7 +5,6 @@ import static org.awaitility.Awaitility.await;
 
 import io.grpc.Server;
 import io.grpc.ServerServiceDefinition;
-import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
 import io.grpc.stub.ServerCalls;
 import io.grpc.stub.StreamObserver;
 import io.meshguard.catalog.CatalogStore;
@@ -15,6 +14,7 @@ import io.meshguard.contract.zone.v1.ZoneProto;
 import io.meshguard.runtime.config.ConfigLoader;
 import io.meshguard.runtime.config.ConfigSchema;
 import io.meshguard.testing.IntegrationTest;
+import io.meshguard.testing.LoopbackGrpc;
 import io.meshguard.testing.OpenResources;
 import io.meshguard.testing.PostgresExtension;
 import io.meshguard.xds.ZoneController;
@@ -82,10 +82,7 @@ class ZoneLinkStateTest {
                             public void onCompleted() {}
                         }))
                 .build();
-        Server server = NettyServerBuilder.forAddress(new InetSocketAddress("127.0.0.1", 0))
-                .addService(silent)
-                .build()
-                .start();
+        Server server = LoopbackGrpc.serve(silent);
         open.add(() -> server.shutdownNow().awaitTermination(5, TimeUnit.SECONDS));
         return server;
     }

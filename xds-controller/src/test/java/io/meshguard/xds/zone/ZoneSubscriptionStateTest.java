@@ -4,7 +4,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import io.grpc.ManagedChannel;
-import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import io.meshguard.catalog.CatalogStore;
 import io.meshguard.catalogmodel.AccessDecision;
 import io.meshguard.catalogmodel.AuthMode;
@@ -14,6 +13,7 @@ import io.meshguard.db.TenantScope;
 import io.meshguard.extauthz.subscription.SubscriptionStateClient;
 import io.meshguard.testing.CatalogSamples;
 import io.meshguard.testing.IntegrationTest;
+import io.meshguard.testing.LoopbackGrpc;
 import io.meshguard.testing.OpenResources;
 import io.meshguard.testing.PostgresExtension;
 import io.meshguard.xds.ZoneController;
@@ -76,9 +76,7 @@ class ZoneSubscriptionStateTest {
 
     /** An extauthz replica of the zone's cluster, following the zone controller's ADS port. */
     private SubscriptionStateClient replica(ZoneController zone, String name) {
-        ManagedChannel channel = NettyChannelBuilder.forAddress("127.0.0.1", zone.adsPort())
-                .usePlaintext()
-                .build();
+        ManagedChannel channel = LoopbackGrpc.channelTo(zone.adsPort());
         open.add(channel::shutdownNow);
         return opened(new SubscriptionStateClient(channel, name, Duration.ofSeconds(10), Clock.systemUTC()).start());
     }
