@@ -45,7 +45,8 @@ public record ExtAuthzConfig(
         QuotaConfig.Values quota,
         SubscriptionStateSettings subscriptions,
         Optional<Path> jwksTlsCaFile,
-        boolean policyRequireApproval) {
+        boolean policyRequireApproval,
+        io.meshguard.extauthz.exchange.TokenExchangeSettings tokenExchange) {
 
     public static final ConfigKey<Path> POLICY_FILE = ConfigKey.path(
             "policy.file",
@@ -171,6 +172,7 @@ public record ExtAuthzConfig(
             .add(AdminAccessSettings.configGroup())
             .add(ApiKeyLimits.configGroup())
             .add(SubscriptionStateSettings.configGroup())
+            .add(io.meshguard.extauthz.exchange.TokenExchangeSettings.configGroup())
             .build();
 
     public static ExtAuthzConfig defaults() {
@@ -219,7 +221,8 @@ public record ExtAuthzConfig(
                 new QuotaConfig().read(config),
                 SubscriptionStateSettings.configGroup().read(config),
                 config.get(JWKS_TLS_CA_FILE),
-                config.get(POLICY_REQUIRE_APPROVAL));
+                config.get(POLICY_REQUIRE_APPROVAL),
+                io.meshguard.extauthz.exchange.TokenExchangeSettings.configGroup().read(config));
     }
 
     /** A copy listening on {@code bind:port}. */
@@ -277,6 +280,11 @@ public record ExtAuthzConfig(
         return with(b -> b.subscriptions = settings);
     }
 
+    /** A copy exchanging callers' tokens on MCP routes with {@code token_exchange:} as {@code settings} say. */
+    public ExtAuthzConfig withTokenExchange(io.meshguard.extauthz.exchange.TokenExchangeSettings settings) {
+        return with(b -> b.tokenExchange = settings);
+    }
+
     /**
      * Every changed copy above goes through here: this config's values, {@code change} replacing some of them, then a
      * new record of them (so a component added to the record is carried by every copy).
@@ -307,6 +315,7 @@ public record ExtAuthzConfig(
         private SubscriptionStateSettings subscriptions;
         private Optional<Path> jwksTlsCaFile;
         private boolean policyRequireApproval;
+        private io.meshguard.extauthz.exchange.TokenExchangeSettings tokenExchange;
 
         private Builder(ExtAuthzConfig c) {
             grpc = c.grpc;
@@ -328,6 +337,7 @@ public record ExtAuthzConfig(
             subscriptions = c.subscriptions;
             jwksTlsCaFile = c.jwksTlsCaFile;
             policyRequireApproval = c.policyRequireApproval;
+            tokenExchange = c.tokenExchange;
         }
 
         private ExtAuthzConfig build() {
@@ -350,7 +360,8 @@ public record ExtAuthzConfig(
                     quota,
                     subscriptions,
                     jwksTlsCaFile,
-                    policyRequireApproval);
+                    policyRequireApproval,
+                    tokenExchange);
         }
     }
 }
