@@ -11,7 +11,10 @@ public final class ExchangeFailure extends RuntimeException {
     public enum Kind {
         /** The identity provider refused this caller's token for this audience (400/403 with an OAuth error). */
         REFUSED("refused", Reason.TOKEN_EXCHANGE_REFUSED),
-        /** The identity provider refused meshguard's own client credential ({@code invalid_client}): an operator's fix. */
+        /**
+         * The identity provider refused meshguard's own client ({@code invalid_client}, {@code unauthorized_client}, any
+         * 401): a wrong secret or a client not allowed to exchange, an operator's fix, not the caller's fault.
+         */
         CLIENT_REJECTED("client_rejected", Reason.TOKEN_EXCHANGE_UNAVAILABLE),
         /** No connection to the token endpoint. */
         UNREACHABLE("unreachable", Reason.TOKEN_EXCHANGE_UNAVAILABLE),

@@ -146,11 +146,14 @@ public final class TokenExchangeClient {
                 throw new ExchangeFailure(
                         ExchangeFailure.Kind.IDP_ERROR, "the identity provider answered " + status + " without an OAuth error");
             }
-            if (error.get().equals("invalid_client")) {
+            // RFC 6749 §5.2: a failed client authentication is invalid_client (401 with Basic); Keycloak answers 401
+            // unauthorized_client for a wrong secret and 400 unauthorized_client for a client that may not exchange
+            if (status == 401 || error.get().equals("invalid_client") || error.get().equals("unauthorized_client")) {
                 throw new ExchangeFailure(
                         ExchangeFailure.Kind.CLIENT_REJECTED,
-                        "the identity provider refused meshguard's exchange client (invalid_client): check "
-                                + "token_exchange.client_id and client_secret_file");
+                        "the identity provider refused meshguard's exchange client (" + error.get() + "): check "
+                                + "token_exchange.client_id, client_secret_file and the client's token exchange setting"
+                                + errorDescription(response.body()).map(d -> " (" + d + ")").orElse(""));
             }
             throw new ExchangeFailure(
                     ExchangeFailure.Kind.REFUSED,
@@ -176,6 +179,10 @@ public final class TokenExchangeClient {
             throw bad("the issued token is not an access token");
         }
         String token = body.path("access_token").asText();
+        if (token.equals(r.token())) {
+            // the caller's own token back (it may well name the server too): exactly what must never go upstream
+            throw bad("the identity provider answered with the caller's own token");
+        }
         JWTClaimsSet claims;
         try {
             JWT jwt = JWTParser.parse(token);

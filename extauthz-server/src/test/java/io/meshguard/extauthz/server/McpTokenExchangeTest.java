@@ -87,7 +87,7 @@ class McpTokenExchangeTest {
                     {"clientId": "payments-agent", "publicClient": false, "secret": "agent-secret",
                      "standardFlowEnabled": false, "directAccessGrantsEnabled": true,
                      "protocolMappers": [
-                       %s, %s,
+                       %s, %s, %s,
                        {"name": "gateway-audience", "protocol": "openid-connect", "protocolMapper": "oidc-audience-mapper",
                         "config": {"included.client.audience": "meshguard-gateway", "access.token.claim": "true"}}
                      ]},
@@ -106,6 +106,7 @@ class McpTokenExchangeTest {
                         REALM,
                         customAudience("payments-server", PAYMENTS),
                         customAudience("ledger-server", LEDGER),
+                        customAudience("vault-server", VAULT),
                         clientAudience("payments-server", PAYMENTS),
                         clientAudience("ledger-server", LEDGER),
                         PAYMENTS,
@@ -163,11 +164,13 @@ class McpTokenExchangeTest {
                     match: {hosts: [vault.bank.test], path: /mcp, methods: [POST]}
                     auth: jwt
                     mcp:
+                      resource: %s
                       token_exchange: {audience: %s}
-                  - name: plain-mcp
-                    match: {hosts: [plain.bank.test], path: /mcp, methods: [POST]}
+                  - name: payments-unexchanged
+                    match: {hosts: [mcp.bank.test], path: /plain, methods: [POST]}
                     auth: jwt
-                    mcp: true
+                    mcp:
+                      resource: %s
                   - name: payments-admin
                     match: {hosts: [mcp.bank.test], path: /admin, methods: [POST]}
                     auth: jwt
@@ -176,7 +179,7 @@ class McpTokenExchangeTest {
                       resource: %s
                       token_exchange: {}
                 """
-                .formatted(issuer, issuer, PAYMENTS, LEDGER, VAULT, PAYMENTS);
+                .formatted(issuer, issuer, PAYMENTS, LEDGER, VAULT, VAULT, PAYMENTS, PAYMENTS);
     }
 
     /** A server, its channel, its decision rows and its meters. */
@@ -194,6 +197,10 @@ class McpTokenExchangeTest {
         }
 
         CheckResponse toolCall(String host, String token, String... headers) {
+            return toolCallAt(host, "/mcp", token, headers);
+        }
+
+        CheckResponse toolCallAt(String host, String path, String token, String... headers) {
             Map<String, List<String>> h = new LinkedHashMap<>();
             h.put("mcp-protocol-version", List.of("2026-07-28"));
             h.put("mcp-method", List.of("tools/call"));
@@ -202,8 +209,7 @@ class McpTokenExchangeTest {
             for (int i = 0; i < headers.length; i += 2) {
                 h.put(headers[i], List.of(headers[i + 1]));
             }
-            return stub.check(
-                    CheckRequests.of("POST", host, "/mcp", h, Map.of(), CheckRequests.Encoding.HEADERS));
+            return stub.check(CheckRequests.of("POST", host, path, h, Map.of(), CheckRequests.Encoding.HEADERS));
         }
 
         /** The row of the last Check (rows are written after the answer: waited for). */
@@ -424,7 +430,7 @@ class McpTokenExchangeTest {
 
     @Test
     void check_mcpRouteWithoutExchange_stripsTheCallersToken_andSetsNone() {
-        CheckResponse r = main.toolCall("plain.bank.test", aliceToken);
+        CheckResponse r = main.toolCallAt("mcp.bank.test", "/plain", aliceToken);
         assertThat(allowed(r)).isTrue();
         assertThat(r.getOkResponse().getHeadersToRemoveList()).contains("authorization");
         assertThat(r.getOkResponse().getHeadersList())
@@ -573,7 +579,7 @@ class McpTokenExchangeTest {
             assertThat(allowed(r)).isFalse();
             assertThat(r.getDeniedResponse().getStatus().getCodeValue()).isEqualTo(503);
             assertThat(none.exchanges("not_configured")).isEqualTo(1);
-            assertThat(allowed(none.toolCall("plain.bank.test", aliceToken))).isTrue();
+            assertThat(allowed(none.toolCallAt("mcp.bank.test", "/plain", aliceToken))).isTrue();
         }
     }
 }
