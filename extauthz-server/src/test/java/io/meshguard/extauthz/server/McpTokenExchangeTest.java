@@ -91,6 +91,9 @@ class McpTokenExchangeTest {
                        {"name": "gateway-audience", "protocol": "openid-connect", "protocolMapper": "oidc-audience-mapper",
                         "config": {"included.client.audience": "meshguard-gateway", "access.token.claim": "true"}}
                      ]},
+                    {"clientId": "other-agent", "publicClient": false, "secret": "other-secret",
+                     "standardFlowEnabled": false, "directAccessGrantsEnabled": true,
+                     "protocolMappers": [%s]},
                     {"clientId": "meshguard-gateway", "publicClient": false, "secret": "gateway-secret",
                      "standardFlowEnabled": false, "directAccessGrantsEnabled": false,
                      "attributes": {"standard.token.exchange.enabled": "true"},
@@ -107,6 +110,7 @@ class McpTokenExchangeTest {
                         customAudience("payments-server", PAYMENTS),
                         customAudience("ledger-server", LEDGER),
                         customAudience("vault-server", VAULT),
+                        customAudience("payments-server", PAYMENTS),
                         clientAudience("payments-server", PAYMENTS),
                         clientAudience("ledger-server", LEDGER),
                         PAYMENTS,
@@ -287,12 +291,16 @@ class McpTokenExchangeTest {
 
     /** A token the agent got for {@code user} (password grant: the user's own session in Keycloak). */
     static String userToken(String user) {
+        return userToken(user, "payments-agent", "agent-secret");
+    }
+
+    static String userToken(String user, String agent, String agentSecret) {
         var r = keycloak.token(
                 REALM,
                 Map.of(
                         "grant_type", "password",
-                        "client_id", "payments-agent",
-                        "client_secret", "agent-secret",
+                        "client_id", agent,
+                        "client_secret", agentSecret,
                         "username", user,
                         "password", user + "-password",
                         "scope", "openid"));
@@ -471,6 +479,17 @@ class McpTokenExchangeTest {
         assertThat(JSON.readTree(row.details().get("delegation")).path("aud").asText())
                 .isEqualTo(VAULT);
         assertThat(main.exchanges("refused")).isGreaterThanOrEqualTo(1);
+    }
+
+    @Test
+    void check_agentWhoseTokensDoNotNameTheGateway_refused403_keycloakLetsOnlyNamedRequestersExchange()
+            throws Exception {
+        String token = userToken("alice", "other-agent", "other-secret");
+        assertThat(claims(token).getAudience()).containsExactly(PAYMENTS);
+        CheckResponse r = main.toolCall("mcp.bank.test", token);
+        assertThat(allowed(r)).isFalse();
+        assertThat(r.getDeniedResponse().getStatus().getCodeValue()).isEqualTo(403);
+        assertThat(body(r).path("reason").asText()).isEqualTo("token_exchange_refused");
     }
 
     @Test
