@@ -159,7 +159,8 @@ public final class AuthzEngine {
      */
     public static Decision refusedAfterAllow(
             HttpRequestView request, Decision allowed, Reason reason, String description) {
-        return deny(request, allowed.route(), allowed.identity(), reason, description, Map.of(), allowed.tokenFromCache());
+        return deny(
+                request, allowed.route(), allowed.identity(), reason, description, Map.of(), allowed.tokenFromCache());
     }
 
     /** The decision for a Check above {@link CheckSize#DENY_ABOVE_BYTES}: deny 431, without deciding on its content. */

@@ -907,11 +907,11 @@ public final class AuthzPolicyParser {
             if (!node.isMap()) {
                 boolean on = doc.bool(node, what + ".mcp").orElse(false);
                 return on
-                        ? Optional.of(new McpRoute(Set.of(), List.of(), false, readMcp, Optional.empty(), Optional.empty()))
+                        ? Optional.of(
+                                new McpRoute(Set.of(), List.of(), false, readMcp, Optional.empty(), Optional.empty()))
                         : Optional.empty();
             }
-            Map<String, YamlNode> m =
-                    doc.mapping(
+            Map<String, YamlNode> m = doc.mapping(
                     node,
                     what + ".mcp",
                     Set.of("methods", "tools", "resource", "authorization_servers", "token_exchange"));
@@ -950,8 +950,9 @@ public final class AuthzPolicyParser {
                 }
             }
             Optional<McpResource> resource = resource(m, what);
-            Optional<McpTokenExchange> exchange =
-                    m.containsKey("token_exchange") ? tokenExchange(m.get("token_exchange"), what, resource) : Optional.empty();
+            Optional<McpTokenExchange> exchange = m.containsKey("token_exchange")
+                    ? tokenExchange(m.get("token_exchange"), what, resource)
+                    : Optional.empty();
             return Optional.of(new McpRoute(methods, tools, m.containsKey("tools"), readMcp, resource, exchange));
         }
 
@@ -959,8 +960,7 @@ public final class AuthzPolicyParser {
          * {@code token_exchange:} ({@code {}} or {@code {audience, scope}}): the audience defaults to the route's
          * {@code resource:}; without either there is nothing to ask the identity provider for.
          */
-        private Optional<McpTokenExchange> tokenExchange(
-                YamlNode node, String what, Optional<McpResource> resource) {
+        private Optional<McpTokenExchange> tokenExchange(YamlNode node, String what, Optional<McpResource> resource) {
             String w = what + ".mcp.token_exchange";
             Map<String, YamlNode> t = doc.mapping(node, w, Set.of("audience", "scope"));
             Optional<String> audience = t.containsKey("audience")

@@ -57,7 +57,8 @@ class McpTokenExchangeParserTest {
 
     @Test
     void mcpRouteWithoutTokenExchange_exchangesNothing() throws Exception {
-        assertThat(exchangeOf(route("jwt", "resource: https://mcp.bank.test/mcp"))).isEmpty();
+        assertThat(exchangeOf(route("jwt", "resource: https://mcp.bank.test/mcp")))
+                .isEmpty();
     }
 
     @Test
@@ -83,17 +84,15 @@ class McpTokenExchangeParserTest {
     void tokenExchange_whenAuthorizationIsNoCredentialHeader_refused() {
         String yaml = "settings: {credential_headers: [x-api-key]}\n"
                 + route("jwt", "token_exchange: {audience: payments-mcp}");
-        assertThat(errors(yaml))
-                .anySatisfy(err -> assertThat(err.message())
-                        .contains("keep authorization in settings.credential_headers"));
+        assertThat(errors(yaml)).anySatisfy(err -> assertThat(err.message())
+                .contains("keep authorization in settings.credential_headers"));
     }
 
     @Test
     void tokenExchange_besideAnUpstreamCredential_refused_theServerGetsOneCredential() {
         String yaml = route("jwt", "token_exchange: {audience: payments-mcp}")
                 + "    upstream_credential: {header: authorization, prefix: 'Bearer ', file: /secrets/t}\n";
-        assertThat(errors(yaml))
-                .anySatisfy(err -> assertThat(err.message()).contains("also sets upstream_credential"));
+        assertThat(errors(yaml)).anySatisfy(err -> assertThat(err.message()).contains("also sets upstream_credential"));
     }
 
     @Test

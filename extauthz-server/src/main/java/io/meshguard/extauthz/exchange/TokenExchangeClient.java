@@ -91,7 +91,8 @@ public final class TokenExchangeClient {
         if (secret.isEmpty()) {
             return CompletableFuture.failedFuture(new ExchangeFailure(
                     ExchangeFailure.Kind.NOT_CONFIGURED,
-                    "token_exchange.client_secret_file is missing or empty: " + settings.clientSecretFile().get()));
+                    "token_exchange.client_secret_file is missing or empty: "
+                            + settings.clientSecretFile().get()));
         }
         Map<String, String> form = new LinkedHashMap<>();
         form.put("grant_type", GRANT);
@@ -133,9 +134,12 @@ public final class TokenExchangeClient {
         if (e instanceof IOException) {
             return new ExchangeFailure(
                     ExchangeFailure.Kind.UNREACHABLE,
-                    "the connection to the identity provider failed: " + e.getClass().getSimpleName());
+                    "the connection to the identity provider failed: "
+                            + e.getClass().getSimpleName());
         }
-        return new ExchangeFailure(ExchangeFailure.Kind.IDP_ERROR, "the exchange failed: " + e.getClass().getSimpleName());
+        return new ExchangeFailure(
+                ExchangeFailure.Kind.IDP_ERROR,
+                "the exchange failed: " + e.getClass().getSimpleName());
     }
 
     private IssuedToken issued(HttpResponse<String> response, Request r) {
@@ -144,21 +148,28 @@ public final class TokenExchangeClient {
             Optional<String> error = oauthError(response.body());
             if (error.isEmpty()) {
                 throw new ExchangeFailure(
-                        ExchangeFailure.Kind.IDP_ERROR, "the identity provider answered " + status + " without an OAuth error");
+                        ExchangeFailure.Kind.IDP_ERROR,
+                        "the identity provider answered " + status + " without an OAuth error");
             }
             // RFC 6749 §5.2: a failed client authentication is invalid_client (401 with Basic); Keycloak answers 401
             // unauthorized_client for a wrong secret and 400 unauthorized_client for a client that may not exchange
-            if (status == 401 || error.get().equals("invalid_client") || error.get().equals("unauthorized_client")) {
+            if (status == 401
+                    || error.get().equals("invalid_client")
+                    || error.get().equals("unauthorized_client")) {
                 throw new ExchangeFailure(
                         ExchangeFailure.Kind.CLIENT_REJECTED,
                         "the identity provider refused meshguard's exchange client (" + error.get() + "): check "
                                 + "token_exchange.client_id, client_secret_file and the client's token exchange setting"
-                                + errorDescription(response.body()).map(d -> " (" + d + ")").orElse(""));
+                                + errorDescription(response.body())
+                                        .map(d -> " (" + d + ")")
+                                        .orElse(""));
             }
             throw new ExchangeFailure(
                     ExchangeFailure.Kind.REFUSED,
                     "the identity provider refused the exchange for audience " + r.audience() + ": " + error.get()
-                            + errorDescription(response.body()).map(d -> " (" + d + ")").orElse(""));
+                            + errorDescription(response.body())
+                                    .map(d -> " (" + d + ")")
+                                    .orElse(""));
         }
         if (status != 200) {
             throw new ExchangeFailure(ExchangeFailure.Kind.IDP_ERROR, "the identity provider answered " + status);
@@ -175,7 +186,8 @@ public final class TokenExchangeClient {
         if (body.has("token_type") && !body.path("token_type").asText().equalsIgnoreCase("bearer")) {
             throw bad("the issued token is not a bearer token");
         }
-        if (body.has("issued_token_type") && !body.path("issued_token_type").asText().equals(ACCESS_TOKEN)) {
+        if (body.has("issued_token_type")
+                && !body.path("issued_token_type").asText().equals(ACCESS_TOKEN)) {
             throw bad("the issued token is not an access token");
         }
         String token = body.path("access_token").asText();
@@ -201,7 +213,8 @@ public final class TokenExchangeClient {
             throw bad("the issued token's sub is not the caller's");
         }
         Instant now = clock.instant();
-        if (claims.getExpirationTime() == null || !claims.getExpirationTime().toInstant().isAfter(now)) {
+        if (claims.getExpirationTime() == null
+                || !claims.getExpirationTime().toInstant().isAfter(now)) {
             throw bad("the issued token has no exp ahead");
         }
         if (token.indexOf('\r') >= 0 || token.indexOf('\n') >= 0) {
@@ -251,7 +264,9 @@ public final class TokenExchangeClient {
     private static Optional<String> field(String body, String name) {
         try {
             JsonNode n = JSON.readTree(body);
-            return n != null && n.path(name).isTextual() ? Optional.of(n.path(name).asText()) : Optional.empty();
+            return n != null && n.path(name).isTextual()
+                    ? Optional.of(n.path(name).asText())
+                    : Optional.empty();
         } catch (IOException e) {
             return Optional.empty();
         }
@@ -259,7 +274,8 @@ public final class TokenExchangeClient {
 
     /** RFC 6749 §2.3.1: id and secret form-urlencoded before they are joined and Base64-encoded. */
     static String basic(String id, String secret) {
-        String pair = URLEncoder.encode(id, StandardCharsets.UTF_8) + ":" + URLEncoder.encode(secret, StandardCharsets.UTF_8);
+        String pair =
+                URLEncoder.encode(id, StandardCharsets.UTF_8) + ":" + URLEncoder.encode(secret, StandardCharsets.UTF_8);
         return "Basic " + Base64.getEncoder().encodeToString(pair.getBytes(StandardCharsets.UTF_8));
     }
 

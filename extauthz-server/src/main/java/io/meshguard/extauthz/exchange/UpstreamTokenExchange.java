@@ -100,8 +100,13 @@ public final class UpstreamTokenExchange {
         Object sub = who.get().claims().get("sub");
         if (token.isEmpty() || !(exp instanceof Long seconds) || !(sub instanceof String subject)) {
             // the engine allowed a verified token: it is there, with exp and sub; anything else is a bug, denied
-            return failed(request, decision, details, new ExchangeFailure(
-                    ExchangeFailure.Kind.BAD_RESPONSE, "the caller's token has no bearer value, sub or exp to exchange"));
+            return failed(
+                    request,
+                    decision,
+                    details,
+                    new ExchangeFailure(
+                            ExchangeFailure.Kind.BAD_RESPONSE,
+                            "the caller's token has no bearer value, sub or exp to exchange"));
         }
         McpTokenExchange ask = exchange.get();
         TokenExchangeClient.Request r = new TokenExchangeClient.Request(
@@ -112,8 +117,11 @@ public final class UpstreamTokenExchange {
         try {
             issued = lookup.token().get(timeout.toNanos(), TimeUnit.NANOSECONDS);
         } catch (TimeoutException e) {
-            return failed(request, decision, details, new ExchangeFailure(
-                    ExchangeFailure.Kind.TIMEOUT, "the identity provider did not answer in time"));
+            return failed(
+                    request,
+                    decision,
+                    details,
+                    new ExchangeFailure(ExchangeFailure.Kind.TIMEOUT, "the identity provider did not answer in time"));
         } catch (ExecutionException e) {
             ExchangeFailure f = e.getCause() instanceof ExchangeFailure x
                     ? x
@@ -121,8 +129,11 @@ public final class UpstreamTokenExchange {
             return failed(request, decision, details, f);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-            return failed(request, decision, details, new ExchangeFailure(
-                    ExchangeFailure.Kind.TIMEOUT, "interrupted while waiting for the exchange"));
+            return failed(
+                    request,
+                    decision,
+                    details,
+                    new ExchangeFailure(ExchangeFailure.Kind.TIMEOUT, "interrupted while waiting for the exchange"));
         }
         String result = lookup.cached() ? "cached" : "exchanged";
         results.get(result).increment();

@@ -145,7 +145,10 @@ public final class AuthzPipeline implements AutoCloseable {
         Running r = running.get();
         return r == null
                 ? new Recorded(AuthzEngine.policyNotLoaded(request), Optional.empty(), Optional.empty())
-                : new Recorded(r.engine().decide(request), Optional.of(r.kept()), Optional.of(r.engine().policy()));
+                : new Recorded(
+                        r.engine().decide(request),
+                        Optional.of(r.kept()),
+                        Optional.of(r.engine().policy()));
     }
 
     /** Issuers whose keys were never retrieved (their tokens are all denied), with the last error. */

@@ -222,7 +222,8 @@ public record ExtAuthzConfig(
                 SubscriptionStateSettings.configGroup().read(config),
                 config.get(JWKS_TLS_CA_FILE),
                 config.get(POLICY_REQUIRE_APPROVAL),
-                io.meshguard.extauthz.exchange.TokenExchangeSettings.configGroup().read(config));
+                io.meshguard.extauthz.exchange.TokenExchangeSettings.configGroup()
+                        .read(config));
     }
 
     /** A copy listening on {@code bind:port}. */

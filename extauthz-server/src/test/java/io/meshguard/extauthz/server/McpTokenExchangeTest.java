@@ -104,8 +104,7 @@ class McpTokenExchangeTest {
                   ],
                   "users": [%s, %s]
                 }
-                """
-                .formatted(
+                """.formatted(
                         REALM,
                         customAudience("payments-server", PAYMENTS),
                         customAudience("ledger-server", LEDGER),
@@ -123,23 +122,20 @@ class McpTokenExchangeTest {
     static String customAudience(String name, String audience) {
         return """
                 {"name": "%s", "protocol": "openid-connect", "protocolMapper": "oidc-audience-mapper",
-                 "config": {"included.custom.audience": "%s", "access.token.claim": "true"}}"""
-                .formatted(name, audience);
+                 "config": {"included.custom.audience": "%s", "access.token.claim": "true"}}""".formatted(name, audience);
     }
 
     static String clientAudience(String name, String client) {
         return """
                 {"name": "%s", "protocol": "openid-connect", "protocolMapper": "oidc-audience-mapper",
-                 "config": {"included.client.audience": "%s", "access.token.claim": "true"}}"""
-                .formatted(name, client);
+                 "config": {"included.client.audience": "%s", "access.token.claim": "true"}}""".formatted(name, client);
     }
 
     static String user(String name) {
         return """
                 {"username": "%s", "enabled": true, "email": "%s@bank.test", "emailVerified": true,
                  "firstName": "%s", "lastName": "Tester", "realmRoles": ["agent"],
-                 "credentials": [{"type": "password", "value": "%s-password", "temporary": false}]}"""
-                .formatted(name, name, name, name);
+                 "credentials": [{"type": "password", "value": "%s-password", "temporary": false}]}""".formatted(name, name, name, name);
     }
 
     static String policy(String issuer) {
@@ -182,8 +178,7 @@ class McpTokenExchangeTest {
                     mcp:
                       resource: %s
                       token_exchange: {}
-                """
-                .formatted(issuer, issuer, PAYMENTS, LEDGER, VAULT, VAULT, PAYMENTS, PAYMENTS);
+                """.formatted(issuer, issuer, PAYMENTS, LEDGER, VAULT, VAULT, PAYMENTS, PAYMENTS);
     }
 
     /** A server, its channel, its decision rows and its meters. */
@@ -298,12 +293,18 @@ class McpTokenExchangeTest {
         var r = keycloak.token(
                 REALM,
                 Map.of(
-                        "grant_type", "password",
-                        "client_id", agent,
-                        "client_secret", agentSecret,
-                        "username", user,
-                        "password", user + "-password",
-                        "scope", "openid"));
+                        "grant_type",
+                        "password",
+                        "client_id",
+                        agent,
+                        "client_secret",
+                        agentSecret,
+                        "username",
+                        user,
+                        "password",
+                        user + "-password",
+                        "scope",
+                        "openid"));
         assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
         return KeycloakServer.jsonField(r.body(), "access_token");
     }
@@ -598,7 +599,8 @@ class McpTokenExchangeTest {
             assertThat(allowed(r)).isFalse();
             assertThat(r.getDeniedResponse().getStatus().getCodeValue()).isEqualTo(503);
             assertThat(none.exchanges("not_configured")).isEqualTo(1);
-            assertThat(allowed(none.toolCallAt("mcp.bank.test", "/plain", aliceToken))).isTrue();
+            assertThat(allowed(none.toolCallAt("mcp.bank.test", "/plain", aliceToken)))
+                    .isTrue();
         }
     }
 }
