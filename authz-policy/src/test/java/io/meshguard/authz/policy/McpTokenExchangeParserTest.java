@@ -9,15 +9,8 @@ import org.junit.jupiter.api.Test;
 
 /** {@code token_exchange:} on a route's {@code mcp:}: what it asks for, and every shape refused at load with its line. */
 class McpTokenExchangeParserTest {
-    private static final String ISSUER = """
-            issuers:
-              - name: idp
-                issuer: https://idp.example
-                jwks_uri: https://idp.example/jwks
-            """;
-
     private static String route(String auth, String mcp) {
-        return ISSUER + """
+        return AuthzPolicyParserTest.ISSUER + """
                 routes:
                   - name: tools
                     match: {hosts: [mcp.bank.test], path: /mcp, methods: [POST]}
@@ -28,12 +21,7 @@ class McpTokenExchangeParserTest {
     }
 
     private static List<PolicyError> errors(String yaml) {
-        try {
-            new AuthzPolicyParser().parse("authz.yaml", new StringReader(yaml));
-        } catch (PolicyInvalidException e) {
-            return e.errors();
-        }
-        throw new AssertionError("expected the policy to be rejected");
+        return AuthzPolicyParserTest.errors(yaml);
     }
 
     private static Optional<McpTokenExchange> exchangeOf(String yaml) throws PolicyInvalidException {

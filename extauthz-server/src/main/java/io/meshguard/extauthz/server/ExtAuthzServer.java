@@ -299,6 +299,20 @@ public final class ExtAuthzServer implements ServerComponent {
         watcher.addListener(loaded -> {
             quotas.declare(loaded.value());
             pipeline.use(loaded.value());
+            if (!config.tokenExchange().configured()) {
+                List<String> exchanging = loaded.value().routes().stream()
+                        .filter(r ->
+                                r.access().mcp().flatMap(m -> m.tokenExchange()).isPresent())
+                        .map(r -> r.name())
+                        .toList();
+                if (!exchanging.isEmpty()) {
+                    LOG.error(
+                            "routes {} exchange the caller's token but token_exchange.token_endpoint, client_id or "
+                                    + "client_secret_file is not set: their requests are refused (503 "
+                                    + "token_exchange_unavailable)",
+                            exchanging);
+                }
+            }
         });
         // MCP routes with token_exchange: the caller's token is exchanged for one issued to the MCP server
         io.meshguard.extauthz.exchange.TokenExchangeSettings exchange = config.tokenExchange();

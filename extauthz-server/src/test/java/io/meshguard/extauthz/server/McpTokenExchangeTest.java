@@ -480,6 +480,15 @@ class McpTokenExchangeTest {
         assertThat(JSON.readTree(row.details().get("delegation")).path("aud").asText())
                 .isEqualTo(VAULT);
         assertThat(main.exchanges("refused")).isGreaterThanOrEqualTo(1);
+        // the policy allowed it: a draft cannot change what the identity provider refused, so replay says so
+        var recorded = io.meshguard.authz.replay.RecordedDecision.fromJson(
+                row.replay().orElseThrow().json(), row.requestId(), row.time(), Optional.empty());
+        var policy = new io.meshguard.authz.policy.AuthzPolicyParser()
+                .parse("authz.yaml", new java.io.StringReader(policy(keycloak.issuer(REALM))));
+        assertThat(new io.meshguard.authz.replay.DecisionReplay(policy).replay(recorded))
+                .isInstanceOfSatisfying(
+                        io.meshguard.authz.replay.ReplayOutcome.NotReplayable.class,
+                        n -> assertThat(n.toString()).contains("refused by the token exchange"));
     }
 
     @Test
