@@ -78,7 +78,10 @@ public final class ExchangedTokens {
         }
         AsyncCache<Key, IssuedToken> c = cache.get();
         CompletableFuture<IssuedToken> present = c.getIfPresent(key);
-        if (present != null && present.isDone() && !present.isCompletedExceptionally()) {
+        if (present != null && present.isCompletedExceptionally()) {
+            // failed: the cache drops it on completion; a lookup racing that drop must not join the failure
+            c.asMap().remove(key, present);
+        } else if (present != null && present.isDone()) {
             IssuedToken t = present.join();
             if (clock.instant().isBefore(t.reusableUntil())) {
                 return new Lookup(present, true);
@@ -86,7 +89,11 @@ public final class ExchangedTokens {
             // past its reuse time but not yet evicted (the clock moved faster than the cache's ticker)
             c.asMap().remove(key, present);
         }
-        return new Lookup(c.get(key, (k, executor) -> exchange.apply(k)), false);
+        // the mapping runs under the map's bin lock: it only schedules the exchange, which starts on the executor
+        return new Lookup(
+                c.get(key, (k, executor) -> CompletableFuture.supplyAsync(() -> k, executor)
+                        .thenCompose(exchange)),
+                false);
     }
 
     /** Entries held now (tests and the gauge). */

@@ -69,6 +69,10 @@ public final class UpstreamTokenExchange {
         this.client = client;
         this.cache = cache;
         this.timeout = timeout;
+        io.micrometer.core.instrument.Gauge.builder(
+                        "meshguard_extauthz_token_exchange_cache_entries", cache, ExchangedTokens::size)
+                .description("Exchanged tokens this replica keeps for reuse (token_exchange.cache_max_entries at most)")
+                .register(registry);
         for (String result : RESULTS) {
             results.put(
                     result,
