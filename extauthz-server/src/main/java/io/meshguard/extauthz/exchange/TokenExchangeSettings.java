@@ -69,10 +69,6 @@ public record TokenExchangeSettings(
         return tokenEndpoint.isPresent() && !clientId.isBlank() && clientSecretFile.isPresent();
     }
 
-    public TokenExchangeSettings withTimeout(Duration t) {
-        return new TokenExchangeSettings(tokenEndpoint, clientId, clientSecretFile, t, cacheMaxEntries, renewBefore);
-    }
-
     public static ConfigGroup<TokenExchangeSettings> configGroup() {
         return new ConfigGroup<>() {
             @Override
