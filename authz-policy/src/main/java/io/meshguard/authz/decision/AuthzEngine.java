@@ -153,6 +153,16 @@ public final class AuthzEngine {
                 false);
     }
 
+    /**
+     * The deny that replaces {@code allowed} when what the server must do after the policy allowed (a token exchange)
+     * fails: same route and caller, the reason's status and JSON body, never the allow's upstream headers.
+     */
+    public static Decision refusedAfterAllow(
+            HttpRequestView request, Decision allowed, Reason reason, String description) {
+        return deny(
+                request, allowed.route(), allowed.identity(), reason, description, Map.of(), allowed.tokenFromCache());
+    }
+
     /** The decision for a Check above {@link CheckSize#DENY_ABOVE_BYTES}: deny 431, without deciding on its content. */
     public static Decision tooLarge(HttpRequestView request, int bytes) {
         return deny(

@@ -732,6 +732,24 @@ public final class AuthzPolicyParser {
             RouteOptions options = routeOptions(m, node, what, auth, issuers).withRateLimit(routeLimit);
             RouteAccess access = access(m, node, what, auth, roles, scopes);
             Optional<McpResource> resource = access.mcp().flatMap(McpRoute::resource);
+            if (access.mcp().flatMap(McpRoute::tokenExchange).isPresent()) {
+                if (auth.isPresent() && auth.get() != AuthMode.JWT) {
+                    // an API key or a mesh peer is no token an identity provider could exchange
+                    doc.error(m.get("mcp"), what + ".mcp.token_exchange: only a token can be exchanged (auth jwt)");
+                }
+                if (!settings.credentialHeaders.contains("authorization")) {
+                    doc.error(
+                            m.get("mcp"),
+                            what + ".mcp.token_exchange: the exchanged token replaces the client's in authorization; "
+                                    + "keep authorization in settings.credential_headers");
+                }
+                if (upstream.isPresent()) {
+                    doc.error(
+                            m.get("mcp"),
+                            what + ".mcp.token_exchange: the route also sets upstream_credential; the MCP server gets "
+                                    + "one credential, the exchanged token");
+                }
+            }
             if (resource.isPresent()) {
                 if (auth.isPresent() && auth.get() != AuthMode.JWT) {
                     // an API key or a mesh peer names no audience: the server could not tell it was meant for it
@@ -889,11 +907,14 @@ public final class AuthzPolicyParser {
             if (!node.isMap()) {
                 boolean on = doc.bool(node, what + ".mcp").orElse(false);
                 return on
-                        ? Optional.of(new McpRoute(Set.of(), List.of(), false, readMcp, Optional.empty()))
+                        ? Optional.of(
+                                new McpRoute(Set.of(), List.of(), false, readMcp, Optional.empty(), Optional.empty()))
                         : Optional.empty();
             }
-            Map<String, YamlNode> m =
-                    doc.mapping(node, what + ".mcp", Set.of("methods", "tools", "resource", "authorization_servers"));
+            Map<String, YamlNode> m = doc.mapping(
+                    node,
+                    what + ".mcp",
+                    Set.of("methods", "tools", "resource", "authorization_servers", "token_exchange"));
             Set<String> methods = m.containsKey("methods")
                     ? Set.copyOf(doc.strings(m.get("methods"), what + ".mcp.methods"))
                     : Set.of();
@@ -928,7 +949,45 @@ public final class AuthzPolicyParser {
                     doc.error(m.get("tools"), what + ".mcp: tools are listed but methods does not take tools/call");
                 }
             }
-            return Optional.of(new McpRoute(methods, tools, m.containsKey("tools"), readMcp, resource(m, what)));
+            Optional<McpResource> resource = resource(m, what);
+            Optional<McpTokenExchange> exchange = m.containsKey("token_exchange")
+                    ? tokenExchange(m.get("token_exchange"), what, resource)
+                    : Optional.empty();
+            return Optional.of(new McpRoute(methods, tools, m.containsKey("tools"), readMcp, resource, exchange));
+        }
+
+        /**
+         * {@code token_exchange:} ({@code {}} or {@code {audience, scope}}): the audience defaults to the route's
+         * {@code resource:}; without either there is nothing to ask the identity provider for.
+         */
+        private Optional<McpTokenExchange> tokenExchange(YamlNode node, String what, Optional<McpResource> resource) {
+            String w = what + ".mcp.token_exchange";
+            Map<String, YamlNode> t = doc.mapping(node, w, Set.of("audience", "scope"));
+            Optional<String> audience = t.containsKey("audience")
+                    ? doc.string(t.get("audience"), w + ".audience")
+                    : resource.map(McpResource::uri);
+            if (audience.isEmpty()) {
+                if (!t.containsKey("audience")) {
+                    doc.error(
+                            node,
+                            w + ": name the MCP server's audience (audience: its client id or URI at the identity "
+                                    + "provider), or the server's canonical URI in mcp.resource");
+                }
+                return Optional.empty();
+            }
+            if (!McpTokenExchange.visibleAscii(audience.get(), false)) {
+                doc.error(t.get("audience"), w + ".audience: one client id or URI, visible ASCII without spaces");
+                return Optional.empty();
+            }
+            Optional<String> scope = Optional.empty();
+            if (t.containsKey("scope")) {
+                scope = doc.string(t.get("scope"), w + ".scope");
+                if (scope.isPresent() && !McpTokenExchange.visibleAscii(scope.get(), true)) {
+                    doc.error(t.get("scope"), w + ".scope: space-separated scope names, visible ASCII");
+                    return Optional.empty();
+                }
+            }
+            return Optional.of(new McpTokenExchange(audience.get(), scope));
         }
 
         /**

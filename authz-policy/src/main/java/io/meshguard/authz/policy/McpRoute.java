@@ -17,13 +17,15 @@ import java.util.Set;
  * @param conditionsReadMcp the route's {@code when:} read an {@code mcp.*} variable
  * @param resource the MCP server as an OAuth protected resource ({@code resource:}): tokens must name it in {@code aud},
  *     its metadata is served and the route's 401/403 answers carry the MCP authorization spec's challenges
+ * @param tokenExchange the caller's token is exchanged for one issued to the MCP server before the request goes on
  */
 public record McpRoute(
         Set<String> methods,
         List<Tool> tools,
         boolean toolsListed,
         boolean conditionsReadMcp,
-        Optional<McpResource> resource) {
+        Optional<McpResource> resource,
+        Optional<McpTokenExchange> tokenExchange) {
     public McpRoute {
         methods = Set.copyOf(methods);
         tools = List.copyOf(tools);

@@ -138,12 +138,18 @@ public final class DecisionReplay {
         return (allowed ? "allow " : "deny ") + status;
     }
 
+    /**
+     * The policy allowed these; the identity provider's token exchange refused them afterwards, which no draft changes.
+     */
+    private static final String EXCHANGE_REFUSED = "refused by the token exchange after the policy allowed: ";
+
     /** Decisions whose outcome the policy did not make, or that read state the record does not hold. */
     private static Optional<String> notReplayable(RecordedDecision r) {
         return switch (r.reason()) {
             case "policy_not_loaded", "internal_error", "request_too_large" ->
                 Optional.of("decided without a policy (" + r.reason() + ")");
             case "subscription_state_unavailable" -> Optional.of("product route: subscription state not recorded");
+            case "token_exchange_refused", "token_exchange_unavailable" -> Optional.of(EXCHANGE_REFUSED + r.reason());
             default ->
                 r.subscription().isPresent() || r.context().containsKey(RouteContract.AuthzContext.PRODUCT_PUBLISH)
                         ? Optional.of("product route: subscription state not recorded")

@@ -106,6 +106,18 @@ public enum Reason {
     JWKS_UNAVAILABLE("jwks_unavailable", 503),
     API_KEY_STORE_UNAVAILABLE("api_key_store_unavailable", 503),
     UPSTREAM_CREDENTIAL_UNAVAILABLE("upstream_credential_unavailable", 503),
+    /**
+     * An MCP route with {@code token_exchange:}: the identity provider refused to exchange the caller's token for one
+     * issued to the MCP server (audience not permitted, token or session no longer valid, user not allowed). The caller
+     * is refused; never forwarded with its own token.
+     */
+    TOKEN_EXCHANGE_REFUSED("token_exchange_refused", 403),
+    /**
+     * An MCP route with {@code token_exchange:}: no exchanged token could be had (identity provider unreachable, slow
+     * past {@code token_exchange.timeout}, failing, answering garbage, refusing meshguard's own client credential, or no
+     * exchange configured). Fail closed: never forwarded with the caller's token.
+     */
+    TOKEN_EXCHANGE_UNAVAILABLE("token_exchange_unavailable", 503),
     /** A bug or an unforeseen input: still a deny, never an RPC error (which failure_mode_allow could turn into an allow). */
     INTERNAL_ERROR("internal_error", 500);
 

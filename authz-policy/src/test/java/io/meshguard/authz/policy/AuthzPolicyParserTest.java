@@ -8,14 +8,15 @@ import java.util.List;
 import org.junit.jupiter.api.Test;
 
 class AuthzPolicyParserTest {
-    private static final String ISSUER = """
+    static final String ISSUER = """
             issuers:
               - name: idp
                 issuer: https://idp.example
                 jwks_uri: https://idp.example/jwks
             """;
 
-    private static List<PolicyError> errors(String yaml) {
+    /** The errors {@code yaml} is refused with (fails when it is taken). */
+    static List<PolicyError> errors(String yaml) {
         try {
             new AuthzPolicyParser().parse("authz.yaml", new StringReader(yaml));
         } catch (PolicyInvalidException e) {

@@ -141,9 +141,18 @@ public final class DecisionEvents {
     /** The details key of an allow's nonce: the same key the access-log row keeps the proxy's copy under. */
     public static final String NONCE_DETAIL = io.meshguard.audit.als.AccessLogMapper.NONCE_DETAIL;
 
+    /** The event with {@code added} in its details (what the server did after the policy's decision, e.g. an exchange). */
+    public static AuthzDecisionEvent withDetails(AuthzDecisionEvent e, Map<String, String> added) {
+        return withDetail(e, added);
+    }
+
     private static AuthzDecisionEvent withDetail(AuthzDecisionEvent e, String key, String value) {
+        return withDetail(e, Map.of(key, value));
+    }
+
+    private static AuthzDecisionEvent withDetail(AuthzDecisionEvent e, Map<String, String> added) {
         Map<String, String> details = new java.util.LinkedHashMap<>(e.details());
-        details.put(key, value);
+        details.putAll(added);
         return new AuthzDecisionEvent(
                 e.time(),
                 e.requestId(),

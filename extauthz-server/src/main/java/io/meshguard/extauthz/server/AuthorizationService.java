@@ -54,6 +54,7 @@ public final class AuthorizationService extends AuthorizationGrpc.AuthorizationI
     private final Counter tokensGivenBack;
     private final Tracing tracing;
     private final DecisionNonces nonces = DecisionNonces.nonBlocking();
+    private final Optional<io.meshguard.extauthz.exchange.UpstreamTokenExchange> exchange;
 
     public AuthorizationService(AuthzPipeline pipeline, DecisionSink audit, Clock clock, MeterRegistry registry) {
         this(pipeline, audit, clock, registry, Tracing.disabled());
@@ -62,6 +63,21 @@ public final class AuthorizationService extends AuthorizationGrpc.AuthorizationI
     /** @param tracing one SERVER span per Check when on (see {@link #check}) */
     public AuthorizationService(
             AuthzPipeline pipeline, DecisionSink audit, Clock clock, MeterRegistry registry, Tracing tracing) {
+        this(pipeline, audit, clock, registry, tracing, Optional.empty());
+    }
+
+    /**
+     * @param exchange exchanges the caller's token on MCP routes with {@code token_exchange:} after the policy allowed
+     *     (the server's; the offline tools that share the pipeline never call an identity provider)
+     */
+    public AuthorizationService(
+            AuthzPipeline pipeline,
+            DecisionSink audit,
+            Clock clock,
+            MeterRegistry registry,
+            Tracing tracing,
+            Optional<io.meshguard.extauthz.exchange.UpstreamTokenExchange> exchange) {
+        this.exchange = exchange;
         this.tracing = tracing;
         this.pipeline = pipeline;
         this.audit = audit;
@@ -106,6 +122,7 @@ public final class AuthorizationService extends AuthorizationGrpc.AuthorizationI
         HttpRequestView view;
         Decision decision;
         Optional<io.meshguard.authz.replay.KeptFacts> kept = Optional.empty();
+        Map<String, String> exchangeDetails = Map.of();
         Span span = Span.getInvalid();
         boolean internalError = false;
         TokensBackIfCancelled.Spent spent = new TokensBackIfCancelled.Spent();
@@ -127,6 +144,13 @@ public final class AuthorizationService extends AuthorizationGrpc.AuthorizationI
                     AuthzPipeline.Recorded recorded = pipeline.decideRecorded(view);
                     decision = recorded.decision();
                     kept = recorded.kept();
+                    if (exchange.isPresent()) {
+                        // an allow on an exchange route goes on with a token issued for the MCP server, or not at all
+                        io.meshguard.extauthz.exchange.UpstreamTokenExchange.Outcome exchanged =
+                                exchange.get().apply(view, decision, recorded.policy());
+                        decision = exchanged.decision();
+                        exchangeDetails = exchanged.details();
+                    }
                 }
             }
         } catch (RuntimeException e) {
@@ -180,6 +204,9 @@ public final class AuthorizationService extends AuthorizationGrpc.AuthorizationI
             AuthzDecisionEvent event = DecisionEvents.of(view, decision, clock.instant(), nanos / 1000, kept);
             if (nonce.isPresent() && !cancelled) {
                 event = DecisionEvents.withNonce(event, nonce.get());
+            }
+            if (!exchangeDetails.isEmpty()) {
+                event = DecisionEvents.withDetails(event, exchangeDetails);
             }
             audit.record(cancelled ? DecisionEvents.cancelled(event) : event);
         } catch (RuntimeException e) {

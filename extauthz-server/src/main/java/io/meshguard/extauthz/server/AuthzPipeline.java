@@ -49,8 +49,9 @@ public final class AuthzPipeline implements AutoCloseable {
      * A decision and the facts its audit row keeps for replay (empty before any policy is loaded).
      *
      * @param kept derived from the policy the decision was made on, never from one loaded meanwhile
+     * @param policy the policy the decision was made on (what is done after an allow reads its route from it)
      */
-    public record Recorded(Decision decision, Optional<KeptFacts> kept) {}
+    public record Recorded(Decision decision, Optional<KeptFacts> kept, Optional<AuthzPolicy> policy) {}
 
     public AuthzPipeline(
             JwksRegistry jwks,
@@ -143,8 +144,11 @@ public final class AuthzPipeline implements AutoCloseable {
     public Recorded decideRecorded(HttpRequestView request) {
         Running r = running.get();
         return r == null
-                ? new Recorded(AuthzEngine.policyNotLoaded(request), Optional.empty())
-                : new Recorded(r.engine().decide(request), Optional.of(r.kept()));
+                ? new Recorded(AuthzEngine.policyNotLoaded(request), Optional.empty(), Optional.empty())
+                : new Recorded(
+                        r.engine().decide(request),
+                        Optional.of(r.kept()),
+                        Optional.of(r.engine().policy()));
     }
 
     /** Issuers whose keys were never retrieved (their tokens are all denied), with the last error. */

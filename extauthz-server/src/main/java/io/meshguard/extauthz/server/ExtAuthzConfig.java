@@ -45,7 +45,8 @@ public record ExtAuthzConfig(
         QuotaConfig.Values quota,
         SubscriptionStateSettings subscriptions,
         Optional<Path> jwksTlsCaFile,
-        boolean policyRequireApproval) {
+        boolean policyRequireApproval,
+        io.meshguard.extauthz.exchange.TokenExchangeSettings tokenExchange) {
 
     public static final ConfigKey<Path> POLICY_FILE = ConfigKey.path(
             "policy.file",
@@ -171,6 +172,7 @@ public record ExtAuthzConfig(
             .add(AdminAccessSettings.configGroup())
             .add(ApiKeyLimits.configGroup())
             .add(SubscriptionStateSettings.configGroup())
+            .add(io.meshguard.extauthz.exchange.TokenExchangeSettings.configGroup())
             .build();
 
     public static ExtAuthzConfig defaults() {
@@ -219,7 +221,9 @@ public record ExtAuthzConfig(
                 new QuotaConfig().read(config),
                 SubscriptionStateSettings.configGroup().read(config),
                 config.get(JWKS_TLS_CA_FILE),
-                config.get(POLICY_REQUIRE_APPROVAL));
+                config.get(POLICY_REQUIRE_APPROVAL),
+                io.meshguard.extauthz.exchange.TokenExchangeSettings.configGroup()
+                        .read(config));
     }
 
     /** A copy listening on {@code bind:port}. */
@@ -277,6 +281,11 @@ public record ExtAuthzConfig(
         return with(b -> b.subscriptions = settings);
     }
 
+    /** A copy exchanging callers' tokens on MCP routes with {@code token_exchange:} as {@code settings} say. */
+    public ExtAuthzConfig withTokenExchange(io.meshguard.extauthz.exchange.TokenExchangeSettings settings) {
+        return with(b -> b.tokenExchange = settings);
+    }
+
     /**
      * Every changed copy above goes through here: this config's values, {@code change} replacing some of them, then a
      * new record of them (so a component added to the record is carried by every copy).
@@ -308,6 +317,7 @@ public record ExtAuthzConfig(
         private SubscriptionStateSettings subscriptions = subscriptions();
         private Optional<Path> jwksTlsCaFile = jwksTlsCaFile();
         private boolean policyRequireApproval = policyRequireApproval();
+        private io.meshguard.extauthz.exchange.TokenExchangeSettings tokenExchange = tokenExchange();
 
         private ExtAuthzConfig build() {
             return new ExtAuthzConfig(
@@ -329,7 +339,8 @@ public record ExtAuthzConfig(
                     quota,
                     subscriptions,
                     jwksTlsCaFile,
-                    policyRequireApproval);
+                    policyRequireApproval,
+                    tokenExchange);
         }
     }
 }

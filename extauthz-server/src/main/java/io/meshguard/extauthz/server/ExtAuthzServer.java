@@ -297,8 +297,39 @@ public final class ExtAuthzServer implements ServerComponent {
         watcher.addListener(loaded -> {
             quotas.declare(loaded.value());
             pipeline.use(loaded.value());
+            if (!config.tokenExchange().configured()) {
+                List<String> exchanging = loaded.value().routes().stream()
+                        .filter(r ->
+                                r.access().mcp().flatMap(m -> m.tokenExchange()).isPresent())
+                        .map(r -> r.name())
+                        .toList();
+                if (!exchanging.isEmpty()) {
+                    LOG.error(
+                            "routes {} exchange the caller's token but token_exchange.token_endpoint, client_id or "
+                                    + "client_secret_file is not set: their requests are refused (503 "
+                                    + "token_exchange_unavailable)",
+                            exchanging);
+                }
+            }
         });
-        this.service = new AuthorizationService(pipeline, audit, clock, registry, tracing);
+        // MCP routes with token_exchange: the caller's token is exchanged for one issued to the MCP server
+        io.meshguard.extauthz.exchange.TokenExchangeSettings exchange = config.tokenExchange();
+        this.service = new AuthorizationService(
+                pipeline,
+                audit,
+                clock,
+                registry,
+                tracing,
+                Optional.of(new io.meshguard.extauthz.exchange.UpstreamTokenExchange(
+                        new io.meshguard.extauthz.exchange.TokenExchangeClient(
+                                exchange,
+                                new SecretFiles(System::nanoTime),
+                                IdpTrust.context("jwks.tls_ca_file", config.jwksTlsCaFile()),
+                                clock,
+                                registry),
+                        new io.meshguard.extauthz.exchange.ExchangedTokens(exchange.cacheMaxEntries(), clock),
+                        exchange.timeout(),
+                        registry)));
         // every Check Envoy can send is read and answered (CheckSize): the inbound limit never sits below its floor
         io.meshguard.runtime.grpc.GrpcServerSettings grpcSettings = config.grpc()
                                 .maxInboundMessageBytes()
