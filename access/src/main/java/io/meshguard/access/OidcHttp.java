@@ -12,7 +12,7 @@ import java.util.Map;
 import java.util.stream.Collectors;
 
 /** The HTTP both OIDC clients speak to the issuer: form bodies, JSON answers, calls that say why they failed. */
-final class OidcHttp {
+public final class OidcHttp {
     private OidcHttp() {}
 
     /** Sends {@code request}; an interrupt keeps the thread's flag and fails the call. */
@@ -35,7 +35,7 @@ final class OidcHttp {
     }
 
     /** {@code application/x-www-form-urlencoded} (also a query string). */
-    static String form(Map<String, String> fields) {
+    public static String form(Map<String, String> fields) {
         return fields.entrySet().stream()
                 .map(e -> URLEncoder.encode(e.getKey(), StandardCharsets.UTF_8) + "="
                         + URLEncoder.encode(e.getValue(), StandardCharsets.UTF_8))

@@ -6,6 +6,7 @@ import com.nimbusds.jwt.JWT;
 import com.nimbusds.jwt.JWTClaimsSet;
 import com.nimbusds.jwt.JWTParser;
 import com.nimbusds.jwt.SignedJWT;
+import io.meshguard.access.OidcHttp;
 import io.meshguard.authz.decision.SecretFiles;
 import io.meshguard.authz.policy.McpResource;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -30,7 +31,6 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
-import java.util.stream.Collectors;
 import javax.net.ssl.SSLContext;
 
 /**
@@ -107,7 +107,7 @@ public final class TokenExchangeClient {
                 .header("content-type", "application/x-www-form-urlencoded")
                 .header("accept", "application/json")
                 .header("authorization", basic(settings.clientId(), secret.get()))
-                .POST(HttpRequest.BodyPublishers.ofString(form(form)))
+                .POST(HttpRequest.BodyPublishers.ofString(OidcHttp.form(form)))
                 .build();
         long start = System.nanoTime();
         return http.sendAsync(request, HttpResponse.BodyHandlers.ofString())
@@ -277,12 +277,5 @@ public final class TokenExchangeClient {
         String pair =
                 URLEncoder.encode(id, StandardCharsets.UTF_8) + ":" + URLEncoder.encode(secret, StandardCharsets.UTF_8);
         return "Basic " + Base64.getEncoder().encodeToString(pair.getBytes(StandardCharsets.UTF_8));
-    }
-
-    private static String form(Map<String, String> fields) {
-        return fields.entrySet().stream()
-                .map(e -> URLEncoder.encode(e.getKey(), StandardCharsets.UTF_8) + "="
-                        + URLEncoder.encode(e.getValue(), StandardCharsets.UTF_8))
-                .collect(Collectors.joining("&"));
     }
 }
