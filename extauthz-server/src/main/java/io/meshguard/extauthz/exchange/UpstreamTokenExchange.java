@@ -84,12 +84,32 @@ public final class UpstreamTokenExchange {
         }
     }
 
+    /** The policy the routes below were read from, and its routes that exchange, by name. */
+    private record ExchangeRoutes(AuthzPolicy policy, Map<String, McpTokenExchange> byRoute) {}
+
+    private volatile ExchangeRoutes exchangeRoutes;
+
+    /**
+     * Every Check asks, so the routes are read once per loaded policy (a reload builds a new one), not searched per
+     * Check: on a policy without exchange routes the answer is an empty map.
+     */
+    private Map<String, McpTokenExchange> exchangeRoutes(AuthzPolicy policy) {
+        ExchangeRoutes known = exchangeRoutes;
+        if (known != null && known.policy() == policy) {
+            return known.byRoute();
+        }
+        Map<String, McpTokenExchange> byRoute = new java.util.HashMap<>();
+        for (var route : policy.routes()) {
+            route.access().mcp().flatMap(McpRoute::tokenExchange).ifPresent(e -> byRoute.putIfAbsent(route.name(), e));
+        }
+        exchangeRoutes = new ExchangeRoutes(policy, Map.copyOf(byRoute));
+        return exchangeRoutes.byRoute();
+    }
+
     /** The exchange of the route {@code allowed} was decided on, if it asks for one; else the decision unchanged. */
     public Outcome apply(HttpRequestView request, Decision decision, Optional<AuthzPolicy> policy) {
-        Optional<McpTokenExchange> exchange = decision.route()
-                .flatMap(r -> policy.flatMap(p -> p.routeNamed(r)))
-                .flatMap(r -> r.access().mcp())
-                .flatMap(McpRoute::tokenExchange);
+        Optional<McpTokenExchange> exchange =
+                policy.flatMap(p -> decision.route().map(exchangeRoutes(p)::get));
         Optional<Identity> who = decision.identity().filter(i -> i.authMethod().equals("jwt"));
         if (exchange.isEmpty() || who.isEmpty()) {
             return new Outcome(decision, Map.of());
