@@ -177,7 +177,8 @@ public final class UpstreamTokenExchange {
         set.add(new HeaderMutation("authorization", "Bearer " + issued.token(), HeaderMutation.Mode.OVERWRITE));
         List<String> removed = new ArrayList<>();
         for (String h : d.headersRemoved()) {
-            // Envoy removes after it sets: removing authorization would drop the exchanged token too
+            // Envoy applies headers_to_remove after its sets (ext_authz.cc; shared/reference/envoy-ext-authz.md):
+            // removing authorization would drop the exchanged token too
             if (!h.equals("authorization")) {
                 removed.add(h);
             }
