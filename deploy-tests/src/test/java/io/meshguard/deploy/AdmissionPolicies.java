@@ -25,7 +25,7 @@ import java.util.Map;
  * {@code variables}. Kubernetes adds its own CEL libraries; the shipped expressions use standard CEL only, so this
  * runtime and the API server read them alike.
  */
-final class AdmissionPolicies {
+public final class AdmissionPolicies {
     private static final CelCompiler COMPILER = CelCompilerFactory.standardCelCompilerBuilder()
             .setStandardMacros(CelStandardMacro.STANDARD_MACROS)
             .addVar("object", SimpleType.DYN)
@@ -43,12 +43,19 @@ final class AdmissionPolicies {
         this.policies = policies;
     }
 
-    /** Every policy in the folder that a binding puts into force with {@code Deny}. */
+    /** Every policy in manifests/istio/admission that a binding puts into force with {@code Deny}. */
     static AdmissionPolicies shipped() {
-        Path folder = RepoPaths.manifests().resolve("admission");
-        List<SourcedDocument> docs = YamlDocuments.filesUnder(folder).stream()
-                .flatMap(f -> YamlDocuments.read(f).stream())
-                .toList();
+        return inForce(YamlDocuments.filesUnder(RepoPaths.manifests().resolve("admission")));
+    }
+
+    /** The policies of one file ({@code kubectl apply -f FILE}) that a binding in it puts into force with Deny. */
+    public static AdmissionPolicies inFile(Path file) {
+        return inForce(List.of(file));
+    }
+
+    private static AdmissionPolicies inForce(List<Path> files) {
+        List<SourcedDocument> docs =
+                files.stream().flatMap(f -> YamlDocuments.read(f).stream()).toList();
         assertThat(ManifestChecks.problems(docs)).isEmpty();
         List<AdmissionPolicy.Policy> all = docs.stream()
                 .filter(d -> d.kind().equals("ValidatingAdmissionPolicy"))
@@ -66,7 +73,7 @@ final class AdmissionPolicies {
     }
 
     /** One API request as admission sees it. {@code oldObject} is null on CREATE and CONNECT. */
-    record Request(
+    public record Request(
             String operation,
             String group,
             String resource,
@@ -103,7 +110,7 @@ final class AdmissionPolicies {
     }
 
     /** The messages of the validations that refuse the request, from every policy that applies; empty: admitted. */
-    List<String> refusals(Request request) {
+    public List<String> refusals(Request request) {
         List<String> refusals = new ArrayList<>();
         for (AdmissionPolicy.Policy policy : policies) {
             if (!matches(policy, request)) {
@@ -168,6 +175,11 @@ final class AdmissionPolicies {
     static Object fromYaml(String yaml) {
         return YamlDocuments.JSON.convertValue(
                 YamlDocuments.parse("object", yaml).getFirst().node(), Map.class);
+    }
+
+    /** A Kubernetes object (a fabric8 model) as the API server hands it to CEL: JSON, empty fields absent. */
+    public static Object fromModel(Object model) {
+        return YamlDocuments.JSON.convertValue(model, Map.class);
     }
 
     /** The API server hands integer fields (containerPort) to CEL as int64; Jackson reads them as Integer. */

@@ -454,6 +454,18 @@ final class AmbientNamespace {
         return s.toString();
     }
 
+    /**
+     * The nftables of a pod that speaks HBONE itself, straight to the app's 15008 (the box's mark on its own
+     * connections): what a workload holding a mesh identity's certificate can do with or without ztunnel, since
+     * istiod signs one for any token of its ServiceAccount.
+     */
+    String ownHboneTable() {
+        return "table inet hbone\ndelete table inet hbone\ntable inet hbone {\n"
+                + "  chain out {\n    type filter hook output priority -10; policy accept;\n"
+                + "    oifname \"eth0\" meta l4proto tcp ip daddr " + app.ip() + " tcp dport " + HBONE_PORT
+                + " ip dscp set " + POD_TARGET + "\n  }\n}\n";
+    }
+
     private boolean waypointServes(String kind) {
         if (!namespaceLabels.containsKey(USE_WAYPOINT)
                 || !namespaceLabels.get(USE_WAYPOINT).equals(waypointName())) {

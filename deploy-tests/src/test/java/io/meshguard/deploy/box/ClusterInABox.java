@@ -1,10 +1,14 @@
 package io.meshguard.deploy.box;
 
 import io.fabric8.kubernetes.api.model.ObjectMeta;
+import io.fabric8.kubernetes.api.model.Pod;
+import io.fabric8.kubernetes.api.model.PodBuilder;
+import io.fabric8.kubernetes.api.model.PodSpec;
 import io.fabric8.kubernetes.api.model.PodTemplateSpec;
 import io.fabric8.kubernetes.api.model.apps.Deployment;
 import io.fabric8.kubernetes.api.model.apps.StatefulSet;
 import io.fabric8.kubernetes.api.model.batch.v1.Job;
+import io.meshguard.deploy.AdmissionPolicies;
 import io.meshguard.deploy.RenderedManifests;
 import java.io.IOException;
 import java.net.InetSocketAddress;
@@ -717,7 +721,7 @@ public final class ClusterInABox implements AutoCloseable {
         return proxylessClient;
     }
 
-    private BoxPod bankPod(String name, String namespace, io.fabric8.kubernetes.api.model.PodSpec spec) {
+    private BoxPod bankPod(String name, String namespace, PodSpec spec) {
         BoxPod pod = network.pod(name + "-0", namespace, Map.of("app", name), spec, "bank/" + name);
         pods.add(pod);
         return pod;
@@ -780,7 +784,7 @@ public final class ClusterInABox implements AutoCloseable {
 
     /** The bank's application in central's cluster ({@link BankApp#install}), its pod scheduled. */
     private BoxPod bankApp() throws IOException, InterruptedException {
-        io.fabric8.kubernetes.api.model.PodSpec spec = BankApp.install(objects);
+        PodSpec spec = BankApp.install(objects);
         // README step 4: the Deployment's pod template labelled for ext_authz and DLP in its own sidecar
         BoxPod pod = network.pod(
                 BankApp.NAME + "-box0",
@@ -810,8 +814,7 @@ public final class ClusterInABox implements AutoCloseable {
      */
     private BoxPod ingressPod(IngressRoutes routes) {
         String ip = network.allocate();
-        io.fabric8.kubernetes.api.model.PodSpec spec =
-                ExternalParts.spec(INGRESS, routes.ports().getFirst());
+        PodSpec spec = ExternalParts.spec(INGRESS, routes.ports().getFirst());
         spec.getContainers().getFirst().setImage("docker.io/istio/proxyv2");
         spec.setServiceAccountName("istio-ingressgateway-service-account");
         BoxPod pod = new BoxPod(
@@ -1400,6 +1403,82 @@ public final class ClusterInABox implements AutoCloseable {
     /** The pod's nftables counters of dropped packets, for reports. */
     String dropped(BoxPod pod) {
         return Shell.inNetns(pod.netns(), "nft", "list", "counters").replaceAll("\\s+", " ");
+    }
+
+    // ---- the API server's validating admission ---------------------------------------------------------------------
+
+    /** A request the API server refused: the messages of the validations that refused it, as kubectl prints them. */
+    static final class AdmissionRefused extends Exception {
+        AdmissionRefused(List<String> messages) {
+            super(String.join("; ", messages));
+        }
+    }
+
+    /**
+     * The validating admission policies in force: manifests/istio/admission/waypoint-identity.yaml of the release the
+     * box runs (manifests/istio/ambient/README.md step 1 applies it with the namespace), while its binding is there.
+     */
+    synchronized Optional<AdmissionPolicies> admission() {
+        return waypointIdentityBound
+                ? Optional.of(AdmissionPolicies.inFile(manifests().resolve("admission/waypoint-identity.yaml")))
+                : Optional.empty();
+    }
+
+    /**
+     * {@code kubectl delete validatingadmissionpolicybinding meshguard-waypoint-identity} ({@code false}) and its
+     * {@code kubectl apply} again ({@code true}).
+     */
+    synchronized void waypointIdentityBinding(boolean bound) {
+        waypointIdentityBound = bound;
+    }
+
+    private boolean waypointIdentityBound = true;
+
+    /**
+     * A pod created by {@code requester} ({@code kubectl run}, a controller): admitted by the policies in force, then
+     * scheduled with its own network, and every pod's network read again as kube-proxy, the CNI and ztunnel follow a
+     * new pod. Nothing runs in it until a journey runs a process there ({@link #runInPod}).
+     */
+    synchronized BoxPod createPod(String requester, List<String> groups, String namespace, String name, PodSpec spec)
+            throws Exception {
+        Pod object = new PodBuilder()
+                .withNewMetadata()
+                .withName(name)
+                .withNamespace(namespace)
+                .endMetadata()
+                .withSpec(spec)
+                .build();
+        List<String> refused = admission()
+                .map(a -> a.refusals(new AdmissionPolicies.Request(
+                        "CREATE", "", "pods", "", name, requester, groups, AdmissionPolicies.fromModel(object), null)))
+                .orElse(List.of());
+        if (!refused.isEmpty()) {
+            mark("admission refused pod " + namespace + "/" + name + " for " + requester);
+            throw new AdmissionRefused(refused);
+        }
+        BoxPod pod = network.pod(name, namespace, Map.of("run", name), spec, "Pod/" + name);
+        pods.add(pod);
+        followNewPods();
+        podNetwork(pod);
+        mark("pod " + namespace + "/" + name + " created by " + requester);
+        return pod;
+    }
+
+    /** {@code kubectl delete pod}: out of every pod's rules at once; its network namespace goes with the box. */
+    synchronized void deletePod(BoxPod pod) throws Exception {
+        PodNetwork.pids(pod.netns()).forEach(pid -> ProcessHandle.of(pid).ifPresent(ProcessHandle::destroyForcibly));
+        pods.remove(pod);
+        followNewPods();
+        mark("pod " + pod.namespace() + "/" + pod.name() + " deleted");
+    }
+
+    /**
+     * After a pod that no Service selects came or went: the CNI's view and ztunnel's tables. Nothing else changes for
+     * it (no Service endpoint, no proxy's routes), so no other pod's table or proxy is touched.
+     */
+    private void followNewPods() throws IOException {
+        readObjects();
+        ambientZtunnel();
     }
 
     /** The ambient namespace once its app and waypoint started ({@link AmbientNamespace}). */
