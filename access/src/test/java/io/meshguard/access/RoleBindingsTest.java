@@ -83,7 +83,7 @@ class RoleBindingsTest {
 
     /**
      * A realm set up unlike the demo's: the role from realm roles, the tenant from a group path. A binding that
-     * matched one claim value with a fixed scope could not say it (issue 44's persona matrix).
+     * matched one claim value with a fixed scope could not say it (the persona matrix).
      */
     @Test
     void roleFromOneClaim_tenantFromAGroupPath_grantsTheRoleInExactlyThoseTenants() {

@@ -12,7 +12,7 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
 /**
- * Card numbers and national ids never reach the audit trail (issue #23): DLP scans bodies, but paths, query strings,
+ * Card numbers and national ids never reach the audit trail: DLP scans bodies, but paths, query strings,
  * headers and claims reach the audit columns without passing it. One masking step when the event is built covers
  * every column, every details string, and so every sink (PostgreSQL rows, spool, decision log, exports).
  */

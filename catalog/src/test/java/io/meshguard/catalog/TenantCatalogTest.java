@@ -39,7 +39,7 @@ import org.postgresql.PGConnection;
 import org.postgresql.PGNotification;
 
 /**
- * The subscription state read per tenant (issue 48): a change notifies the tenant it belongs to (migration V72), and
+ * The subscription state read per tenant: a change notifies the tenant it belongs to (migration V72), and
  * that tenant's rows alone are reread; the union of every tenant's part is the snapshot the whole catalogue gives.
  */
 @IntegrationTest

@@ -34,7 +34,7 @@ import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * The Plan changes screen, server-rendered (issue 47): a downgrade of a subscribed plan requested through the
+ * The Plan changes screen, server-rendered: a downgrade of a subscribed plan requested through the
  * catalogue's API, with the replay report of globex's recorded calls; the list and the request page show the limits
  * in force and requested, the report's sentences and the drill-down to the sample rows; approving it in the console
  * is refused to the requester with the API's message and applies the limits when another person approves.

@@ -37,7 +37,7 @@ import org.openqa.selenium.By;
 import org.openqa.selenium.WebElement;
 
 /**
- * Issue 47's journey in a real headless Chromium, signed in through a real Keycloak: acme's payment traffic is decided
+ * The journey in a real headless Chromium, signed in through a real Keycloak: acme's payment traffic is decided
  * by a real extauthz over gRPC and recorded by the audit writer in a real PostgreSQL; the security team's sally
  * requests a tightened policy; alice (system-admin of the shipped access.yaml) reads on Policy changes that 12
  * decisions of tenant acme on route payments-write would now be denied by rule writes-freeze, drills down to the

@@ -485,7 +485,7 @@ class PortalBrowserTest {
 
     /**
      * The timeline as a tenant's admin sees it: the revisions and the groups they serve, but not who published or
-     * approved them and why, nor the publish requests (every tenant's changes and people, issue 42).
+     * approved them and why, nor the publish requests (every tenant's changes and people).
      */
     @Test
     @Order(20)

@@ -48,7 +48,7 @@ import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * The Revisions screen, server-rendered, shows a publish request's replay report beside its diff (issue 47): refunds
+ * The Revisions screen, server-rendered, shows a publish request's replay report beside its diff: refunds
  * decisions recorded by a real extauthz through the served route, a draft that drops the route, the request's report
  * sentence for route refunds with its sample request ids, and the drill-down to those samples' audit rows.
  */

@@ -17,7 +17,7 @@ import java.util.Optional;
 import org.junit.jupiter.api.Test;
 
 /**
- * The production controller carries the admin plane's sign-in, console and catalogue settings (issue 41): each key
+ * The production controller carries the admin plane's sign-in, console and catalogue settings: each key
  * is set on meshguard-xds, from the ConfigMap meshguard-admin-plane (a key it has) or as a file under a mount of the
  * documented Secret meshguard-admin-oidc, and the role bindings file is the shipped {@code policies/access.yaml}.
  */

@@ -134,7 +134,7 @@ class InstallDocsTest {
         String outside = model.substring(model.indexOf("## 6."));
         // Review items B2, B3: WebSocket frames pass the DLP server unscanned unless blocked, and the threat model
         // names
-        // the dlp.yaml option that decides it; gRPC messages are scanned frame by frame since issue #23, and what is
+        // the dlp.yaml option that decides it; gRPC messages are scanned frame by frame, and what is
         // still not scanned (grpc-web-text, other compressions) is named.
         assertThat(outside)
                 .contains("WebSocket")

@@ -14,7 +14,7 @@ import javax.xml.xpath.XPathFactory;
 import org.junit.jupiter.api.Test;
 
 /**
- * One version everywhere (issue 26): the image tag every shipped kustomization pins, and every image reference the
+ * One version everywhere: the image tag every shipped kustomization pins, and every image reference the
  * install docs show, is the Maven version the jar, {@code meshguard -V} and {@code meshguard_build_info} carry. A
  * release bumps the pom and these together, or this fails.
  */

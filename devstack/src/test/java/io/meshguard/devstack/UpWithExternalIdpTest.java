@@ -45,7 +45,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * {@code meshguard up --idp-issuer URL} against a bank's existing Keycloak (issue 44): the test run's one shared
+ * {@code meshguard up --idp-issuer URL} against a bank's existing Keycloak: the test run's one shared
  * Keycloak ({@link KeycloakServer}) with a realm of this class set up unlike up's demo realm — roles are realm roles
  * ({@code realm_access.roles}), tenants are groups under {@code /tenants} (full paths in {@code groups}), the CLI
  * client has the device grant only — and role bindings that combine the two ({@code tenant_from}). Through the CLI:

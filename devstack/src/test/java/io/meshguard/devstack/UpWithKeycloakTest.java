@@ -89,7 +89,7 @@ class UpWithKeycloakTest {
         String admin = "http://127.0.0.1:" + state.ports().get(RunningStack.XDS_ADMIN);
 
         // up seeds the local realm's demo tenants (and the quickstart's): its users' first action meets a tenant,
-        // never a foreign-key error (issue 41)
+        // never a foreign-key error
         HttpResponse<String> tenants = call(signIn(idp, "system-admin"), "GET", admin + "/v1/operator/tenants", "");
         assertThat(tenants.statusCode()).as(tenants.body()).isEqualTo(200);
         assertThat(new com.fasterxml.jackson.databind.ObjectMapper()

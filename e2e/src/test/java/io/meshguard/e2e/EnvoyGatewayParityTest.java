@@ -56,7 +56,7 @@ import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * The products journey decided the same way whether its cluster's gateway template is meshguard-served or Envoy
- * Gateway (issue 49): the stack as {@code up} wires it (real PostgreSQL, real extauthz and DLP servers on loopback),
+ * Gateway: the stack as {@code up} wires it (real PostgreSQL, real extauthz and DLP servers on loopback),
  * the product published and subscribed as in {@link ProductJourneyTest}, then every request of a set (path spellings,
  * methods, keys, the quota) played both ways:
  *

@@ -19,7 +19,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
- * Issue 23: who the client is across the gateway hop, through two emulated Envoys and the stack as {@code up} wires
+ * Who the client is across the gateway hop, through two emulated Envoys and the stack as {@code up} wires
  * it — client → edge gateway (its HCM as the controller emits it) → the workload's Istio sidecar (the emulator's
  * {@link Sidecar}: no XFF append, the mTLS peer in the Check) → the workload; and a mesh pod calling the sidecar
  * directly. The fixture policy denies {@code 203.0.113.0/24} ({@code sanctioned-networks}) before any route, so a

@@ -17,7 +17,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
- * Issue 23: the edge gateway behind two load balancers, each appending its client to {@code x-forwarded-for}, with
+ * The edge gateway behind two load balancers, each appending its client to {@code x-forwarded-for}, with
  * the controller set to trust them ({@code xds.gateway.xff_num_trusted_hops: 2}, emitted on the gateway's HCM). The
  * emulated Envoy picks the client as Envoy does (the entry two places from the right of the chain it received), and
  * extauthz decides on that verdict. The fixture policy denies {@code 203.0.113.0/24} ({@code sanctioned-networks}).

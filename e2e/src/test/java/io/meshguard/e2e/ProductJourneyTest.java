@@ -28,7 +28,7 @@ import org.junit.jupiter.api.TestMethodOrder;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
- * The products journey (issue 25's "done means") through the stack as {@code up} wires it and an emulated Envoy: a
+ * The products journey through the stack as {@code up} wires it and an emulated Envoy: a
  * provider defines a product with two plans and publishes it to {@code dev} on the local cluster (a gateway revision);
  * a customer subscribes on the auto plan and calls with its key; the plan's daily quota refuses the N+1st call; an
  * upgrade to the other plan lifts it without a new key; a second customer's manual subscription answers
@@ -213,7 +213,7 @@ class ProductJourneyTest {
         Exchange pending = eventually(globexKey, e -> e.body().contains("subscription_pending"));
         assertThat(pending.status()).isEqualTo(403);
 
-        // who asked for a subscription never approves it (issue 42): a second person of up's token file approves
+        // who asked for a subscription never approves it: a second person of up's token file approves
         reviewer("POST", "/v1/provider/subscriptions/" + globexSubscription + "/approve", "{\"reason\": \"KYC done\"}");
         assertThat(eventually(globexKey, e -> e.status() == 200).body()).contains("charged");
     }

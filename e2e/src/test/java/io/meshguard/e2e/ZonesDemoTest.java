@@ -18,7 +18,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
- * {@code meshguard demo --zones 2} (issue 28) against the stack as {@code up} wires it: two clusters registered through
+ * {@code meshguard demo --zones 2} against the stack as {@code up} wires it: two clusters registered through
  * the admin API, two zone controllers with emulated Envoy nodes, a publish that reaches one cluster only, central
  * stopped and restarted, a zone whose link hangs marked stale, a revocation. The journey checks each step itself (its exit code); this test also reads
  * that each step was shown, and that it replays on a stack that already played it.

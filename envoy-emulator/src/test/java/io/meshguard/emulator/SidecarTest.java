@@ -39,7 +39,7 @@ import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 /**
- * The emulated Istio sidecar's inbound path (issue 23): what its ext_authz Check says about the caller — the mTLS
+ * The emulated Istio sidecar's inbound path: what its ext_authz Check says about the caller — the mTLS
  * peer's principal and address, x-forwarded-for and x-envoy-external-address exactly as the peer sent them (an
  * inbound HCM without use_remote_address appends and overwrites nothing) — and that an allow's mutations reach the
  * workload while a denial stops the request there.

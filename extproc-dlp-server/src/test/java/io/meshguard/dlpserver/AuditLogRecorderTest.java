@@ -88,7 +88,7 @@ class AuditLogRecorderTest {
 
     @Test
     void apiCallRow_cardNumberInThePath_isMasked(@TempDir Path dir) throws Exception {
-        // DLP scans bodies, not paths: the audit's own masking keeps the card out of the api_call row (issue #23)
+        // DLP scans bodies, not paths: the audit's own masking keeps the card out of the api_call row
         Path policy = dir.resolve("dlp.yaml");
         Files.writeString(policy, ServerFixture.POLICY);
         List<AuditEvent> events = new CopyOnWriteArrayList<>();

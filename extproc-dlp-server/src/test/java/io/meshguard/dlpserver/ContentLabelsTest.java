@@ -20,7 +20,7 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
 /**
- * The sender's content label must not switch scanning off (issue #23). Each class: multipart (parts by their own
+ * The sender's content label must not switch scanning off. Each class: multipart (parts by their own
  * type, files, nesting, delimiters and spellings), binary and unknown labels (scanned while the bytes are text),
  * declared charsets (decoded or refused), gRPC frames (unpacked and scanned), duplicated labels and codings. The
  * fixture's default profile masks cards and blocks private keys in requests ({@code non_text: pass}); every case here

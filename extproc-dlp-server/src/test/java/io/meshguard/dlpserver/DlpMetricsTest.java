@@ -93,7 +93,7 @@ class DlpMetricsTest {
                 .isEqualTo(10);
     }
 
-    /** Issue 43: the per-name series the dashboards break down has a sample at zero before any unknown name. */
+    /** The per-name series the dashboards break down has a sample at zero before any unknown name. */
     @Test
     void unknownProfilePerNameSeries_existsAtZeroFromStart() {
         SimpleMeterRegistry registry = new SimpleMeterRegistry();

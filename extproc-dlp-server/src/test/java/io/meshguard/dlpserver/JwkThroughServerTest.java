@@ -68,7 +68,7 @@ class JwkThroughServerTest {
 
     @Test
     void privateJwk_quotedAsJsonTextInAString_inSmallChunks_isBlocked_noByteOfTheKeySent() throws Exception {
-        // issue 23: a key pasted into a message's text, its quotes escaped, as an LLM API answer or prompt carries it
+        // A key pasted into a message's text, its quotes escaped, as an LLM API answer or prompt carries it
         String body = "{\"choices\":[{\"message\":{\"role\":\"assistant\",\"content\":\"{\\\"d\\\":\\\"" + D
                 + "\\\",\\\"crv\\\":\\\"P-256\\\",\\\"x\\\":\\\"" + X + "\\\",\\\"kty\\\":\\\"EC\\\"}\"}}]}";
         assertBlocked_noSixBytesOfTheKeySent(body, 1, 7, 64);
@@ -86,7 +86,7 @@ class JwkThroughServerTest {
 
     @Test
     void privateJwk_inProse_textPlainAndMarkdown_inSmallChunks_isBlocked_noByteOfTheKeySent() throws Exception {
-        // issue 23: a key pasted into text that is not a JSON body
+        // A key pasted into text that is not a JSON body
         String key = "{ \"d\" : \"" + D + "\", \"crv\":\"P-256\",\n \"x\":\"" + X + "\",\"\\u006bty\":\"EC\"}";
         for (String type : new String[] {"text/plain; charset=utf-8", "text/markdown"}) {
             for (int chunk : new int[] {1, 6, 13, 64}) {
@@ -118,7 +118,7 @@ class JwkThroughServerTest {
     @Test
     void privateJwk_asEscapedJsonInALogLine_textPlainMarkdownAndSse_inSmallChunks_isBlocked_noByteOfTheKeySent()
             throws Exception {
-        // issue 23: the key's quotes escaped once (a log line's msg) or twice (that line quoted once more)
+        // The key's quotes escaped once (a log line's msg) or twice (that line quoted once more)
         String jwk = "{\"d\":\"" + D + "\",\"crv\":\"P-256\",\"x\":\"" + X + "\",\"kty\":\"EC\"}";
         String once = jwk.replace("\"", "\\\"");
         String twice = once.replace("\\", "\\\\").replace("\"", "\\\"");
@@ -136,7 +136,7 @@ class JwkThroughServerTest {
     @Test
     void privateJwk_asYamlPythonOrJsLiteral_textPlainMarkdownAndSse_inSmallChunks_isBlocked_noByteOfTheKeySent()
             throws Exception {
-        // issue 23: keys pasted in syntaxes that are not JSON
+        // Keys pasted in syntaxes that are not JSON
         String[] keys = {
             "jwks:\n  - d: " + D + "\n    crv: P-256\n    x: " + X + "\n    kty: EC\n",
             "{kty: EC, crv: P-256, x: " + X + ", d: " + D + "}",

@@ -239,7 +239,7 @@ class AccessLogReceiverTest {
 
     @Test
     void accessLogRow_cardNumbersInPathQueryAndHeaders_areMaskedBeforeTheRowExists() throws Exception {
-        // DLP never sees paths, query strings or headers: the audit masks them itself (issue #23)
+        // DLP never sees paths, query strings or headers: the audit masks them itself
         AccessLogMapper keep = new AccessLogMapper(AccessLogHeaders.defaults(), new PathPolicy(true));
         HTTPAccessLogEntry.Builder b =
                 entry("r-4532015112830366", "/cards/4532-0151-1283-0366?pan=5105105105105100", 200, "application/json");

@@ -6,7 +6,7 @@ import java.io.StringReader;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 
-/** The route and issuer options of issue 13: parsed, validated with lines, and linted by {@code policy check}. */
+/** The route and issuer options: parsed, validated with lines, and linted by {@code policy check}. */
 class RouteOptionsParserTest {
     private static final String ISSUERS = """
             issuers:

@@ -26,7 +26,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
- * Tenants through the admin API (issue 41): an operator creates and lists them (idempotent, each call a row of the
+ * Tenants through the admin API: an operator creates and lists them (idempotent, each call a row of the
  * admin trail, system scope only), and a caller whose binding names a tenant the database lacks is told so in words,
  * with the command that fixes it, never with PostgreSQL's foreign-key text. Real HTTP, real tokens, real PostgreSQL.
  */

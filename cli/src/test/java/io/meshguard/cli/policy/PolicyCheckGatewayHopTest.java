@@ -11,7 +11,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * Issue 23, quotas across the gateway hop: {@code policy check --gateway} warns where a gateway route's requests are
+ * Quotas across the gateway hop: {@code policy check --gateway} warns where a gateway route's requests are
  * charged by a quota (or rate-limited) only at the sidecar behind it — the gateway's rule is not in the quota, the
  * rule the upstream's sidecar decides the hop with is — and stays quiet where the gateway charges them itself or
  * where no such request gets through at all.

@@ -27,7 +27,7 @@ import org.junit.jupiter.api.TestMethodOrder;
  * {@code loans}), called by a pod of the namespace without a sidecar: ztunnel carries the call to the namespace's
  * waypoint, whose CUSTOM ext_authz (attached with {@code targetRefs}) calls the real extauthz and whose DLP
  * EnvoyFilter's ext_proc the real DLP server; extauthz learns the caller from the XFCC the waypoint writes
- * ({@code mesh.trusted_waypoints}). Then the bypass paths of issue 46: where the kit's L4 policy refuses them, the
+ * ({@code mesh.trusted_waypoints}). Then the known bypass paths: where the kit's L4 policy refuses them, the
  * refusal; where a misconfiguration lets requests reach the app without a Check, the coverage metric of the DLP
  * server (the proof-of-coverage join) naming the service within 60 s.
  */

@@ -106,7 +106,7 @@ public final class GatewayPod {
                 respond(ex, 200, "live");
             } else if (path.equals(readiness.path())) {
                 // as the bootstrap's health listener: the probe is forwarded to the edge listener with the readiness
-                // Host and answered by the delivered route table (404 NR without one, issue 43)
+                // Host and answered by the delivered route table (404 NR without one)
                 int status;
                 String why;
                 try {

@@ -11,7 +11,7 @@ import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 /**
- * A tenant the bank's identity provider names before anyone created it in the database (issue 41: the portal's first
+ * A tenant the bank's identity provider names before anyone created it in the database (the portal's first
  * customer click showed a raw SQL foreign-key error, and nothing created tenants). initech's customer admin, signed
  * in through Keycloak as the operator's binding for {@code initech-customer-admins} says, creates an application:
  * the answer is a 4xx that names the tenant and the fix in words, never SQL text. The platform's automation runs

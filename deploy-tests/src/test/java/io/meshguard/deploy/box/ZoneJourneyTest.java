@@ -33,7 +33,7 @@ import org.junit.jupiter.api.Test;
 
 /**
  * A zone registers, serves the product in its cluster and survives central being stopped
- * ({@code meshguard.box.zoneOutageSeconds}, 60 s as issue 41 says). Central is installed as the zone README's "On
+ * ({@code meshguard.box.zoneOutageSeconds}, 60 s by default). Central is installed as the zone README's "On
  * central" says ({@code overlays/zone-hub}, Istio's ingress gateway terminating TLS with the bank's certificate); the
  * box registered the cluster with the README's command ({@code meshguard cluster register … --group edge}) and
  * installed the zone's cluster ({@link ZoneCluster}: {@code overlays/zone}, the token and the bank's CA in their

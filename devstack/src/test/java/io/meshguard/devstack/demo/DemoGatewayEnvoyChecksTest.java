@@ -14,7 +14,7 @@ import org.junit.jupiter.api.Test;
 
 /**
  * The demo's gateway configuration (the e2e journeys play the same) becomes resources Envoy loads: every resource, as
- * Envoy, grpc-java and grpc-js receive it, passes Envoy's load-time checks (issue 43).
+ * Envoy, grpc-java and grpc-js receive it, passes Envoy's load-time checks.
  */
 @IntegrationTest
 class DemoGatewayEnvoyChecksTest {

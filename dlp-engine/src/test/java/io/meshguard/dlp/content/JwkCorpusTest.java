@@ -90,7 +90,7 @@ class JwkCorpusTest {
                     };
             docs.add(new Doc(json, a.privateMembers() + (i % 4 == 1 || i % 4 == 2 ? b.privateMembers() : 0)));
         }
-        // issue 23: the same keys pasted as JSON text into a prompt's string (escaped quotes), as an LLM API gets them
+        // The same keys pasted as JSON text into a prompt's string (escaped quotes), as an LLM API gets them
         for (int i = 0; i < 12; i++) {
             Doc a = jwk(r, 2000 + i, i % 3 != 0);
             String text = a.json()
@@ -150,7 +150,7 @@ class JwkCorpusTest {
     }
 
     /**
-     * Issue 23: the same keys in prose, markdown and log lines (text/plain): every private member found, nothing else,
+     * The same keys in prose, markdown and log lines (text/plain): every private member found, nothing else,
      * at every split and in 1 to 7-byte chunks.
      */
     @Test

@@ -13,7 +13,7 @@ import java.util.Random;
 import org.junit.jupiter.api.Test;
 
 /**
- * Issue 23: a JWK private key written as JSON in text that is not a JSON body — prose, a markdown chat message, a log
+ * A JWK private key written as JSON in text that is not a JSON body — prose, a markdown chat message, a log
  * line, a form field, an SSE answer whose text deltas split the key across events, a prompt's content with words
  * before the key — is found as in a JSON body: any member order, escaped names, any spacing; the same output at every
  * split and in 1-byte chunks; public keys pass byte for byte; the bounds fail towards a finding.
@@ -177,7 +177,7 @@ class JwkInTextTest {
 
     @Test
     void escapedKeyInALogLine_privateMembersBeforeKty_isRedacted_publicOnesKept_atEverySplit() {
-        // issue 23: {"d":…} written into a log line's quoted msg, so its quotes are escaped
+        // {"d":…} written into a log line's quoted msg, so its quotes are escaped
         String in = "2026-11-23T10:00:00Z ERROR signer msg=\"" + escape(RSA) + "\" user=42\n";
         Bodies.Result r = text(ActionKind.REDACT, in);
         assertThat(r.findings()).containsExactly("private_key@body", "private_key@body", "private_key@body");
@@ -266,7 +266,7 @@ class JwkInTextTest {
 
     @Test
     void yamlBlockKeys_privateMembersAnywhereNearTheirKty_areRedacted_publicOnesKept_atEverySplit() {
-        // issue 23: keys as YAML, kty first, and in sorted member order (d before kty, n between)
+        // Keys as YAML, kty first, and in sorted member order (d before kty, n between)
         String in = "jwks:\n  keys:\n    - kty: RSA\n      n: " + N + "\n      e: AQAB\n      d: " + D + "\n      p: '"
                 + P + "'\n      q: \"" + Q + "\"\n    - d: " + EC_D + "\r\n      crv: P-256\r\n      kty: EC\r\n"
                 + "      x: " + EC_X + "\nnext: 1\n";

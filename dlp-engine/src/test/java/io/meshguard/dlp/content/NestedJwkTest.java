@@ -12,7 +12,7 @@ import java.util.Random;
 import org.junit.jupiter.api.Test;
 
 /**
- * Issue 23: a JWK private key pasted as JSON text inside a string value (an LLM prompt's {@code "content"}, escaped
+ * A JWK private key pasted as JSON text inside a string value (an LLM prompt's {@code "content"}, escaped
  * quotes) is found as a top-level one is, at every chunk split, as a JSON body and in SSE/JSON-lines events; a
  * multi-prime RSA key's {@code oth} primes are private; the bounds (size, depth) have defined outcomes.
  */

@@ -10,7 +10,7 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 
-/** Issue #23: no 12-digit cards on any path, and the whole ISO 13616 registry (Timor-Leste included). */
+/** No 12-digit cards on any path, and the whole ISO 13616 registry (Timor-Leste included). */
 class CardLengthAndIbanRegistryTest {
     /** {@code body} plus the Luhn check digit. */
     static String withLuhn(String body) {

@@ -10,7 +10,7 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
 /**
- * Issue #23, context words: a word the sender chooses near a checksum-valid number must not switch masking or
+ * Context words: a word the sender chooses near a checksum-valid number must not switch masking or
  * blocking off (only a structured label right before it may), and context windows stop at line and JSON value
  * boundaries. Every case is scanned whole and in random chunks (the answer may not depend on the split).
  */

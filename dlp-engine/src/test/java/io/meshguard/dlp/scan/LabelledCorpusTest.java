@@ -16,7 +16,7 @@ import java.util.TreeMap;
 import org.junit.jupiter.api.Test;
 
 /**
- * Issue #23, detector precision from a labelled corpus: a deterministic generator (fixed seed) writes samples, each
+ * Detector precision from a labelled corpus: a deterministic generator (fixed seed) writes samples, each
  * labelled with the detector that must find its value or with none (invalid check digits, 12-digit "cards", order
  * ids next to another line's phone word). Every sample is scanned inside a sentence, whole and split into two chunks
  * at every byte; the answers must agree, and precision and recall per detector must reach the asserted floors.

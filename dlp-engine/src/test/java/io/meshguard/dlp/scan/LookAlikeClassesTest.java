@@ -8,7 +8,7 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
 /**
- * Issue #23, look-alike characters by Unicode class: separators (Zs), format marks (Cf), decimal digits of any script
+ * Look-alike characters by Unicode class: separators (Zs), format marks (Cf), decimal digits of any script
  * (Nd), and '.' or TAB between groups, around a Luhn-valid card. Scanned whole and in random chunks; with vectors
  * and without vectors (run with {@code -DargLine=-Dmeshguard.dlp.simd=false} for the portable path).
  */

@@ -12,7 +12,7 @@ import java.util.Set;
 import org.junit.jupiter.api.Test;
 
 /**
- * Issue #23, overlap resolution: overlapping findings that change the text are masked over the union of their spans;
+ * Overlap resolution: overlapping findings that change the text are masked over the union of their spans;
  * before, the more confident shorter finding won and the rest of the longer one (part of an IBAN) passed in clear.
  */
 class OverlapUnionTest {

@@ -7,7 +7,7 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
 /**
- * Issue #23, secrets: private keys beyond PEM's PKCS#1 labels — OpenPGP armour, PuTTY {@code .ppk} (versions 2 and
+ * Secrets: private keys beyond PEM's PKCS#1 labels — OpenPGP armour, PuTTY {@code .ppk} (versions 2 and
  * 3), OpenSSH and encrypted PKCS#8 — are found, whole and split into two chunks at every byte. Key material here is
  * random filler in each format's frame, not a real key.
  */

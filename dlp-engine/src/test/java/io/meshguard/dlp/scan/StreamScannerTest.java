@@ -35,7 +35,7 @@ class StreamScannerTest {
                 .contains("password=[REDACTED:secret] here")
                 .contains("사업자등록번호 [REDACTED:kr_brn], tel [REDACTED:kr_phone].")
                 .contains("[REDACTED:private_key]\nThat's all, 감사합니다.")
-                // A negative word near a Luhn-valid card no longer unmasks it (issue #23); a 15-digit number starting
+                // A negative word near a Luhn-valid card no longer unmasks it; a 15-digit number starting
                 // with 4 has no brand's length and stays.
                 .contains("Order id [REDACTED:card] imei 490154203237518");
     }

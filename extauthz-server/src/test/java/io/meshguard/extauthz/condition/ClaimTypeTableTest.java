@@ -21,7 +21,7 @@ import java.util.Optional;
 import org.junit.jupiter.api.Test;
 
 /**
- * Issue 23: a claim of an unexpected type must never satisfy a condition. Every operator × every claim value type ×
+ * A claim of an unexpected type must never satisfy a condition. Every operator × every claim value type ×
  * both kinds of rule: a value of the expected type answers as written; any other type (list, map, number, bool,
  * null, nested) makes a deny rule fire and an allow condition not hold — never the other way round.
  */

@@ -19,7 +19,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
- * Issue 23, quotas across the gateway hop: the sidecar behind the trusted gateway skips a quota only when the gateway
+ * Quotas across the gateway hop: the sidecar behind the trusted gateway skips a quota only when the gateway
  * charged this request for it (the owned {@code x-meshguard-quota-charged} header, believed from the gateway only).
  * Each request is decided twice, as the chain does: the gateway's Check, then the sidecar's with the headers the
  * gateway's allow set and the gateway's SPIFFE principal as the peer.

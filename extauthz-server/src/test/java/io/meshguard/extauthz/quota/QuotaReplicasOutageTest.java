@@ -31,7 +31,7 @@ import org.junit.jupiter.api.extension.RegisterExtension;
 /**
  * Three quota engines (replicas) in one JVM sharing a real Redis and a real PostgreSQL, each flushing as the server
  * does, under concurrent Checks while Redis is stopped or paused: a blocking calendar quota never admits more than its
- * limit in total (issue 42), and {@code meshguard_quota_decisions_total} says which path decided.
+ * limit in total, and {@code meshguard_quota_decisions_total} says which path decided.
  */
 @IntegrationTest
 class QuotaReplicasOutageTest {

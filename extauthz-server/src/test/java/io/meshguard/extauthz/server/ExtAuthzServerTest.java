@@ -206,7 +206,7 @@ class ExtAuthzServerTest {
                 .build();
     }
 
-    /** Issue 43: the per-name series the dashboards break down has a sample at zero before any unknown name. */
+    /** The per-name series the dashboards break down has a sample at zero before any unknown name. */
     @Test
     void unknownProfilePerNameSeries_existsAtZeroFromStart() {
         assertThat(registry.get("meshguard_authz_unknown_profile_total")

@@ -43,7 +43,7 @@ import java.util.function.Function;
 import org.awaitility.Awaitility;
 
 /**
- * Issue 47's plan-change scene, shared by the journey over the API and the console's screen test: acme's payments
+ * The plan-change scene, shared by the journey over the API and the console's screen test: acme's payments
  * product with a published gold plan of 10 per minute, globex's checkout subscribed to it, and eight of its calls a
  * second apart recorded the way extauthz records them. People are alice and bob (acme's providers), cora (globex's
  * customer) and root (the platform).

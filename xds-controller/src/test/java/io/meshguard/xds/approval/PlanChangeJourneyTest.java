@@ -34,7 +34,7 @@ import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * Issue 47's plan change with real parts: a real PostgreSQL, the controller publishing the product, the catalogue API
+ * The plan change with real parts: a real PostgreSQL, the controller publishing the product, the catalogue API
  * over HTTP with OIDC tokens from a real JWKS server, decision rows written by extauthz's recording path
  * ({@link DecisionEvents}, the audit writer). Globex's checkout calls the gold plan eight times a second apart under
  * 10 per minute; alice asks for 5 per minute. Asked while the decision audit is away, the request has no report and

@@ -51,7 +51,7 @@ import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * The journey of issue 47 with real parts: a real PostgreSQL, extauthz deciding real gRPC Checks with
+ * A policy change request's journey with real parts: a real PostgreSQL, extauthz deciding real gRPC Checks with
  * {@code policy.require_approval} on and its decisions written to the audit by the audit writer, the controller's
  * admin API over HTTP with OIDC tokens from a real JWKS server. The security team's sally tightens a rule in a draft;
  * the request's report shows the acme decisions on route payments-write that would now be denied by rule

@@ -47,7 +47,7 @@ import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * Issue 47's journey for a gateway publish, with real parts: a real PostgreSQL, extauthz deciding real gRPC Checks
+ * The journey for a gateway publish, with real parts: a real PostgreSQL, extauthz deciding real gRPC Checks
  * (carrying the contract the served routes send) and writing them to the audit, the controller's admin API over HTTP
  * loading the same authz policy. alice's draft of the protected group drops the refunds route and re-points the
  * charges route to a stricter profile: its publish request's report shows the refunds decisions now 404 and the

@@ -10,7 +10,7 @@ import java.util.Random;
 import org.junit.jupiter.api.Test;
 
 /**
- * A configuration a few routes from one indexed before derives its index from it (issue 48): whatever the edits, each
+ * A configuration a few routes from one indexed before derives its index from it: whatever the edits, each
  * group's routes, APIs, upstreams and slice are what a whole index of the configuration gives.
  */
 class GatewayConfigIndexTest {

@@ -27,7 +27,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
- * A publish rebuilds and re-checks only what its change touches (issue 48), against a real PostgreSQL revision store:
+ * A publish rebuilds and re-checks only what its change touches, against a real PostgreSQL revision store:
  * the unchanged routes of a large group are taken from earlier builds and checks, yet a change that breaks what an
  * untouched route names is still refused, and what is served equals a build from scratch.
  */

@@ -61,7 +61,7 @@ class TwoStepRemovalTest {
     }
 
     /**
-     * The same with virtual hosts over VHDS (issue 48): the ADS and VHDS streams are not ordered against each other,
+     * The same with virtual hosts over VHDS: the ADS and VHDS streams are not ordered against each other,
      * so the new virtual host waits for the node's ACK of the new cluster, and the old cluster for the VHDS ACK.
      */
     @Test

@@ -39,7 +39,7 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 /**
- * VHDS as an Envoy gateway meets it (issue 48): an ADS stream (SotW, as the gateway bootstrap runs it) and a
+ * VHDS as an Envoy gateway meets it: an ADS stream (SotW, as the gateway bootstrap runs it) and a
  * {@code DeltaVirtualHosts} stream of the same node, on real gRPC against a controller serving the sample gateway.
  */
 @IntegrationTest

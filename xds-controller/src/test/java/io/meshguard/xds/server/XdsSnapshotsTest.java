@@ -20,7 +20,7 @@ import org.junit.jupiter.api.Test;
 
 /**
  * What a group's nodes are served after a one-route publish: the unchanged types are the indexes and versions served
- * before (issue 48), and every type equals what a snapshot made from scratch holds.
+ * before, and every type equals what a snapshot made from scratch holds.
  */
 class XdsSnapshotsTest {
     @Test

@@ -31,7 +31,7 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
 /**
- * Issue 43: the gateway's readiness answer lives in the route table the controller serves, so an emulated Envoy
+ * The gateway's readiness answer lives in the route table the controller serves, so an emulated Envoy
  * answers it only once a route table was accepted. The ADS server here serves the controller's own resources for the
  * sample group and holds back (or spoils) the route table, as a first RDS response that never comes or is NACKed.
  */

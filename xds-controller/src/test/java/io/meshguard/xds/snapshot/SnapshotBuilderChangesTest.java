@@ -22,7 +22,7 @@ import org.junit.jupiter.api.Test;
 
 /**
  * A builder starts each group's build from its last one and rebuilds only the virtual hosts a route change touches
- * (issue 48): whatever the sequence of changes, it builds exactly what a builder with nothing remembered builds.
+ *: whatever the sequence of changes, it builds exactly what a builder with nothing remembered builds.
  */
 class SnapshotBuilderChangesTest {
     private static final int APIS = 12;

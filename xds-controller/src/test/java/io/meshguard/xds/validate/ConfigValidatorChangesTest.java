@@ -19,7 +19,7 @@ import java.util.function.UnaryOperator;
 import org.junit.jupiter.api.Test;
 
 /**
- * The validator carries its checks across routes over to the next configuration a few routes apart (issue 48):
+ * The validator carries its checks across routes over to the next configuration a few routes apart:
  * whatever the sequence of edits, valid or not, it finds exactly what a validator that remembers nothing finds, in the
  * same order. The edits reach every check that looks across routes: duplicate names, shadowed matches, hostname
  * clashes between the APIs a group serves, Service hostnames, unknown upstreams and APIs.

@@ -83,7 +83,7 @@ class EnvoyLoadCheckTest {
 
     @Test
     void problems_rememberedVirtualHostInANewTable_reportedAtItsPlaceInThatTable() {
-        // a virtual host's verdict is remembered (issue 48: a one-route change walks its virtual host, not all 200);
+        // a virtual host's verdict is remembered (a one-route change walks its virtual host, not all 200);
         // the same bad host in a new table, at another index, is reported where it now is
         VirtualHost bad = host("bad", -1);
         assertThat(EnvoyLoadCheck.problems(withTable(bad)))

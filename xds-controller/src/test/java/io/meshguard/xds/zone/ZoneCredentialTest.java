@@ -10,10 +10,10 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
- * A zone credential that would multiply (issue 42), over real gRPC on loopback and a real PostgreSQL: one live stream
+ * A zone credential that would multiply, over real gRPC on loopback and a real PostgreSQL: one live stream
  * per zone replica, on one central replica or two, while two legitimate replicas of a cluster each keep their own
- * (issue 41); a rotated credential, once the zone uses it, ends its predecessor, so a copy of the older one stops
- * working; and a registration token is spent only when the zone presents the credential it bought (issue 41).
+ *; a rotated credential, once the zone uses it, ends its predecessor, so a copy of the older one stops
+ * working; and a registration token is spent only when the zone presents the credential it bought.
  */
 @IntegrationTest
 class ZoneCredentialTest {
@@ -142,7 +142,7 @@ class ZoneCredentialTest {
     }
 
     /**
-     * Issue 41: under load a slow first answer spent a registration token on a stream the zone had already cancelled,
+     * Under load a slow first answer spent a registration token on a stream the zone had already cancelled,
      * and its retry was refused "used" for good. Central's exchange is held up here by a real row lock on the token
      * (what a busy database does) while the zone cancels; the exchange then completes on the dead stream. The zone's
      * retry with the same token registers, the token is spent by that use, and once spent it buys nothing more.

@@ -36,7 +36,7 @@ import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * The zone's link to central as an operator reads it (issue 41): "following central" and the link metric only once
+ * The zone's link to central as an operator reads it: "following central" and the link metric only once
  * central answered (a stream open to a hung central is not following it), the age of what it serves, and the redial
  * backoff every zone runs with, 100 ms to 2 s and jittered, as the operator guide promises.
  */

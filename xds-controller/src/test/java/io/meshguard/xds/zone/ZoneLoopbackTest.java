@@ -20,7 +20,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
- * Central and zone controllers on loopback (issue 28): central with its revisions in a real PostgreSQL, zones as
+ * Central and zone controllers on loopback: central with its revisions in a real PostgreSQL, zones as
  * real xDS controllers in zone mode, emulated Envoy nodes on the zones' ADS ports, all over real gRPC.
  */
 @IntegrationTest

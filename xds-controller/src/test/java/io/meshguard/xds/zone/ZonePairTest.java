@@ -19,7 +19,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
- * Issue 41: a cluster runs a pair of zone controllers (the zone manifests' StatefulSet), and the fleet kept one row per
+ * A cluster runs a pair of zone controllers (the zone manifests' StatefulSet), and the fleet kept one row per
  * cluster, so at most one replica's nodes showed (11 of 21). Two zone replicas of one cluster here, each registered with
  * its own token over the real zone stream, each serving its own Envoys over real ADS; every central replica's fleet
  * view shows both replicas and all 21 nodes.

@@ -18,7 +18,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
- * Central as more than one replica on one PostgreSQL (issue 28): the fleet view answers the same from every replica,
+ * Central as more than one replica on one PostgreSQL: the fleet view answers the same from every replica,
  * and the outage of "Done means" at full length — the replica a zone follows stopped for 60 s while another replica
  * keeps answering {@code /v1/operator/fleet}.
  */
@@ -119,7 +119,7 @@ class ZoneReplicasTest {
     }
 
     /**
-     * Issue 28's "Done means" at full length, with the shipped echo interval (5 s, stale after three missed): the
+     * The zone outage at full length, with the shipped echo interval (5 s, stale after three missed): the
      * replica the zone follows is stopped for 60 s. Another replica shows the zone stale within 30 s (computed from
      * its last echo, no flag written); a node joining the zone near the end of the outage is fully configured within
      * 5 s; a revision published meanwhile reaches the zone within 10 s of the replica's return. About 80 s.
