@@ -36,6 +36,13 @@ import java.util.Set;
  * is anything but {@code Bearer} (its ID tokens say {@code ID}, its refresh tokens {@code Refresh}).
  */
 public final class AdminTokenVerifier {
+    /**
+     * How long discovery and a key fetch may take. A fetch happens only for the first token and for a key id not seen
+     * yet, and an identity provider slower than this is answered 503, never let through; nimbus's default of 500 ms
+     * would refuse every admin whenever the identity provider pauses for half a second.
+     */
+    private static final Duration IDP_TIMEOUT = Duration.ofSeconds(5);
+
     /** The asymmetric algorithms an admin token may use. */
     public static final Set<JWSAlgorithm> ALGORITHMS = Set.of(
             JWSAlgorithm.RS256,
@@ -71,9 +78,7 @@ public final class AdminTokenVerifier {
     private volatile DefaultJWTProcessor<SecurityContext> processor;
 
     public AdminTokenVerifier(Settings settings) {
-        this(
-                settings,
-                HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build());
+        this(settings, HttpClient.newBuilder().connectTimeout(IDP_TIMEOUT).build());
     }
 
     /** @param http the client of discovery and key fetches (its TLS trust: {@code admin.oidc.tls_ca_file}) */
@@ -134,7 +139,7 @@ public final class AdminTokenVerifier {
         }
         synchronized (this) {
             if (processor == null) {
-                processor = build(new OidcDiscovery(settings.issuer(), http, Duration.ofSeconds(5))
+                processor = build(new OidcDiscovery(settings.issuer(), http, IDP_TIMEOUT)
                         .jwksUri()
                         .toURL());
             }
@@ -143,12 +148,12 @@ public final class AdminTokenVerifier {
     }
 
     private DefaultJWTProcessor<SecurityContext> build(URL jwksUri) {
-        // the keys over the same TLS trust as discovery (admin.oidc.tls_ca_file), nimbus's limits otherwise
+        // the keys over the same TLS trust and time limit as discovery (admin.oidc.tls_ca_file), nimbus's size limit
         JWKSource<SecurityContext> keys = JWKSourceBuilder.create(
                         jwksUri,
                         new com.nimbusds.jose.util.DefaultResourceRetriever(
-                                JWKSourceBuilder.DEFAULT_HTTP_CONNECT_TIMEOUT,
-                                JWKSourceBuilder.DEFAULT_HTTP_READ_TIMEOUT,
+                                (int) IDP_TIMEOUT.toMillis(),
+                                (int) IDP_TIMEOUT.toMillis(),
                                 JWKSourceBuilder.DEFAULT_HTTP_SIZE_LIMIT,
                                 true,
                                 http.sslContext().getSocketFactory()))
