@@ -59,6 +59,39 @@ final class Rules {
         return "pgv." + rules.getTypeCase().name().toLowerCase(Locale.ROOT) + ".required";
     }
 
+    /** Where a rule failed, for the violations of one value. */
+    private record Site(String path, String rule, Descriptor owner, String field, List<Violation> out) {
+        void fail(String code, String reason) {
+            out.add(violation(code, path, rule, owner, field, reason));
+        }
+    }
+
+    /** A list's or a map's size against its {@code min_}/{@code max_} rule ({@code items} or {@code pairs}). */
+    private static void size(
+            Site site,
+            int n,
+            boolean hasMin,
+            long min,
+            boolean hasMax,
+            long max,
+            String code,
+            String rule,
+            String unit) {
+        if (hasMin && n < min) {
+            site.fail(code + "min_" + rule, "value must contain at least " + min + " " + unit + "(s)");
+        }
+        if (hasMax && n > max) {
+            site.fail(code + "max_" + rule, "value must contain no more than " + max + " " + unit + "(s)");
+        }
+    }
+
+    /** A wrapper's ({@code google.protobuf.BoolValue} …) {@code value}, else the value itself. */
+    private static Object unwrapped(Object value) {
+        return value instanceof Message wrapper
+                ? wrapper.getField(wrapper.getDescriptorForType().findFieldByName("value"))
+                : value;
+    }
+
     /** {@code repeated} rules on the whole list (its items are checked one by one with {@link #single}). */
     static void repeated(
             String path,
@@ -76,34 +109,21 @@ final class Rules {
         if (n == 0 && r.getIgnoreEmpty()) {
             return;
         }
-        if (r.hasMinItems() && n < r.getMinItems()) {
-            out.add(violation(
-                    "pgv.repeated.min_items",
-                    path,
-                    ruleText,
-                    owner,
-                    f.getName(),
-                    "value must contain at least " + r.getMinItems() + " item(s)"));
-        }
-        if (r.hasMaxItems() && n > r.getMaxItems()) {
-            out.add(violation(
-                    "pgv.repeated.max_items",
-                    path,
-                    ruleText,
-                    owner,
-                    f.getName(),
-                    "value must contain no more than " + r.getMaxItems() + " item(s)"));
-        }
+        Site site = new Site(path, ruleText, owner, f.getName(), out);
+        size(
+                site,
+                n,
+                r.hasMinItems(),
+                r.getMinItems(),
+                r.hasMaxItems(),
+                r.getMaxItems(),
+                "pgv.repeated.",
+                "items",
+                "item");
         if (r.getUnique()) {
             List<?> values = (List<?>) m.getField(f);
             if (EnvoyValidator.keys(values).size() != values.size()) {
-                out.add(violation(
-                        "pgv.repeated.unique",
-                        path,
-                        ruleText,
-                        owner,
-                        f.getName(),
-                        "repeated value must contain unique items"));
+                site.fail("pgv.repeated.unique", "repeated value must contain unique items");
             }
         }
     }
@@ -125,24 +145,16 @@ final class Rules {
         if (n == 0 && r.getIgnoreEmpty()) {
             return;
         }
-        if (r.hasMinPairs() && n < r.getMinPairs()) {
-            out.add(violation(
-                    "pgv.map.min_pairs",
-                    path,
-                    ruleText,
-                    owner,
-                    f.getName(),
-                    "value must contain at least " + r.getMinPairs() + " pair(s)"));
-        }
-        if (r.hasMaxPairs() && n > r.getMaxPairs()) {
-            out.add(violation(
-                    "pgv.map.max_pairs",
-                    path,
-                    ruleText,
-                    owner,
-                    f.getName(),
-                    "value must contain no more than " + r.getMaxPairs() + " pair(s)"));
-        }
+        size(
+                new Site(path, ruleText, owner, f.getName(), out),
+                n,
+                r.hasMinPairs(),
+                r.getMinPairs(),
+                r.hasMaxPairs(),
+                r.getMaxPairs(),
+                "pgv.map.",
+                "pairs",
+                "pair");
         FieldDescriptor keyField = f.getMessageType().findFieldByName("key");
         FieldDescriptor valueField = f.getMessageType().findFieldByName("value");
         for (Object o : (List<?>) m.getField(f)) {
@@ -196,9 +208,7 @@ final class Rules {
                                 "pgv." + kind + "." + fail.kind(), path, ruleText, owner, field, fail.reason())));
             }
             case BOOL -> {
-                Object b = value instanceof Message wrapper
-                        ? wrapper.getField(wrapper.getDescriptorForType().findFieldByName("value"))
-                        : value;
+                Object b = unwrapped(value);
                 if (rules.getBool().hasConst() && !b.equals(rules.getBool().getConst())) {
                     out.add(violation(
                             "pgv.bool.const",
@@ -210,117 +220,71 @@ final class Rules {
                 }
             }
             case STRING -> {
-                Object s = value instanceof Message wrapper
-                        ? wrapper.getField(wrapper.getDescriptorForType().findFieldByName("value"))
-                        : value;
-                TextRules.string(rules.getString(), (String) s)
+                TextRules.string(rules.getString(), (String) unwrapped(value))
                         .ifPresent(fail -> out.add(
                                 violation("pgv.string." + fail.kind(), path, ruleText, owner, field, fail.reason())));
             }
             case BYTES -> {
-                Object b = value instanceof Message wrapper
-                        ? wrapper.getField(wrapper.getDescriptorForType().findFieldByName("value"))
-                        : value;
-                TextRules.bytes(rules.getBytes(), (ByteString) b)
+                TextRules.bytes(rules.getBytes(), (ByteString) unwrapped(value))
                         .ifPresent(fail -> out.add(
                                 violation("pgv.bytes." + fail.kind(), path, ruleText, owner, field, fail.reason())));
             }
-            case ENUM -> enumRules(path, (EnumValueDescriptor) value, f, rules.getEnum(), ruleText, owner, out);
-            case ANY -> anyRules(path, (Message) value, rules.getAny(), ruleText, owner, field, out);
+            case ENUM ->
+                enumRules(new Site(path, ruleText, owner, field, out), (EnumValueDescriptor) value, f, rules.getEnum());
+            case ANY -> anyRules(new Site(path, ruleText, owner, field, out), (Message) value, rules.getAny());
             case DURATION -> {
                 Message d = (Message) value;
                 Bounds.check(rules.getDuration(), nanos(d), o -> nanos((Message) o), Rules::seconds)
                         .ifPresent(fail -> out.add(
                                 violation("pgv.duration." + fail.kind(), path, ruleText, owner, field, fail.reason())));
             }
-            case TIMESTAMP -> timestampRules(path, (Message) value, rules.getTimestamp(), ruleText, owner, field, out);
+            case TIMESTAMP ->
+                timestampRules(new Site(path, ruleText, owner, field, out), (Message) value, rules.getTimestamp());
             case REPEATED, MAP, TYPE_NOT_SET -> {}
         }
     }
 
-    private static void enumRules(
-            String path,
-            EnumValueDescriptor value,
-            FieldDescriptor f,
-            EnumRules r,
-            String ruleText,
-            Descriptor owner,
-            List<Violation> out) {
+    private static void enumRules(Site site, EnumValueDescriptor value, FieldDescriptor f, EnumRules r) {
         int n = value.getNumber();
-        String field = f.getName();
         if (r.hasConst() && n != r.getConst()) {
-            out.add(violation("pgv.enum.const", path, ruleText, owner, field, "value must equal " + r.getConst()));
+            site.fail("pgv.enum.const", "value must equal " + r.getConst());
         }
         if (r.getDefinedOnly() && f.getEnumType().findValueByNumber(n) == null) {
-            out.add(violation(
-                    "pgv.enum.defined_only",
-                    path,
-                    ruleText,
-                    owner,
-                    field,
-                    "value must be one of the defined enum values"));
+            site.fail("pgv.enum.defined_only", "value must be one of the defined enum values");
         }
         if (r.getInCount() > 0 && !r.getInList().contains(n)) {
-            out.add(violation("pgv.enum.in", path, ruleText, owner, field, "value must be in list " + r.getInList()));
+            site.fail("pgv.enum.in", "value must be in list " + r.getInList());
         }
         if (r.getNotInList().contains(n)) {
-            out.add(violation(
-                    "pgv.enum.not_in", path, ruleText, owner, field, "value must not be in list " + r.getNotInList()));
+            site.fail("pgv.enum.not_in", "value must not be in list " + r.getNotInList());
         }
     }
 
-    private static void anyRules(
-            String path,
-            Message any,
-            AnyRules r,
-            String ruleText,
-            Descriptor owner,
-            String field,
-            List<Violation> out) {
+    private static void anyRules(Site site, Message any, AnyRules r) {
         String url = (String) any.getField(any.getDescriptorForType().findFieldByName("type_url"));
         if (r.getInCount() > 0 && !r.getInList().contains(url)) {
-            out.add(violation("pgv.any.in", path, ruleText, owner, field, "type URL must be in list " + r.getInList()));
+            site.fail("pgv.any.in", "type URL must be in list " + r.getInList());
         }
         if (r.getNotInList().contains(url)) {
-            out.add(violation(
-                    "pgv.any.not_in",
-                    path,
-                    ruleText,
-                    owner,
-                    field,
-                    "type URL must not be in list " + r.getNotInList()));
+            site.fail("pgv.any.not_in", "type URL must not be in list " + r.getNotInList());
         }
     }
 
-    private static void timestampRules(
-            String path,
-            Message ts,
-            TimestampRules r,
-            String ruleText,
-            Descriptor owner,
-            String field,
-            List<Violation> out) {
+    private static void timestampRules(Site site, Message ts, TimestampRules r) {
         BigDecimal t = nanos(ts);
         Bounds.check(r, t, o -> nanos((Message) o), Rules::seconds)
-                .ifPresent(fail -> out.add(
-                        violation("pgv.timestamp." + fail.kind(), path, ruleText, owner, field, fail.reason())));
+                .ifPresent(fail -> site.fail("pgv.timestamp." + fail.kind(), fail.reason()));
         Instant now = Instant.now();
         BigDecimal nowNanos =
                 BigDecimal.valueOf(now.getEpochSecond()).multiply(NANOS).add(BigDecimal.valueOf(now.getNano()));
         if (r.getLtNow() && t.compareTo(nowNanos) >= 0) {
-            out.add(violation("pgv.timestamp.lt_now", path, ruleText, owner, field, "value must be less than now"));
+            site.fail("pgv.timestamp.lt_now", "value must be less than now");
         }
         if (r.getGtNow() && t.compareTo(nowNanos) <= 0) {
-            out.add(violation("pgv.timestamp.gt_now", path, ruleText, owner, field, "value must be greater than now"));
+            site.fail("pgv.timestamp.gt_now", "value must be greater than now");
         }
         if (r.hasWithin() && t.subtract(nowNanos).abs().compareTo(nanos(r.getWithin())) > 0) {
-            out.add(violation(
-                    "pgv.timestamp.within",
-                    path,
-                    ruleText,
-                    owner,
-                    field,
-                    "value must be within " + seconds(nanos(r.getWithin())) + " of now"));
+            site.fail("pgv.timestamp.within", "value must be within " + seconds(nanos(r.getWithin())) + " of now");
         }
     }
 
