@@ -181,29 +181,12 @@ public final class QuotaOperations {
         } catch (QuotaStore.OutOfRangeException e) {
             throw new InvalidChangeException(e.getMessage());
         }
-        audit.change(change, requestId);
-        changed.accept(key);
-        Optional<RedisConnection> conn = redis.get();
-        if (conn.isEmpty()) {
-            return new Applied(
-                    change, OptionalLong.empty(), "no Redis configured: replicas see the change within one flush");
-        }
-        try {
-            OptionalLong after = live.zero(conn.get(), key);
-            return new Applied(
-                    change,
-                    after,
-                    after.isPresent()
-                            ? "live counter set to zero"
-                            : "Redis holds no live counter: the next request seeds it from PostgreSQL");
-        } catch (LiveCounters.LiveCounterException e) {
-            return new Applied(
-                    change,
-                    OptionalLong.empty(),
-                    "Redis could not be updated (" + e.getMessage()
-                            + "): replicas count from PostgreSQL while Redis is away; once it is back, a live counter that survived"
-                            + " the outage does not have this reset: run the reset again if that matters");
-        }
+        return applied(
+                change,
+                requestId,
+                conn -> live.zero(conn, key),
+                "live counter set to zero",
+                "this reset: run the reset again if that matters");
     }
 
     private Applied apply(
@@ -225,28 +208,48 @@ public final class QuotaOperations {
         } catch (QuotaStore.OutOfRangeException e) {
             throw new InvalidChangeException(e.getMessage());
         }
+        return applied(
+                change,
+                requestId,
+                conn -> live.adjust(conn, key, delta),
+                "live counter updated",
+                "this change: run the change again with the opposite delta if that matters");
+    }
+
+    /** What an operator's change of a live counter does to Redis, which may be away. */
+    @FunctionalInterface
+    private interface LiveUpdate {
+        OptionalLong apply(RedisConnection conn) throws LiveCounters.LiveCounterException;
+    }
+
+    /**
+     * A change PostgreSQL holds, audited and told to this replica's counters, then carried to the live counter in
+     * Redis when there is one; {@code missed} says what a live counter that outlived a Redis outage lacks.
+     */
+    private Applied applied(
+            QuotaStore.Change change, String requestId, LiveUpdate update, String updated, String missed) {
         audit.change(change, requestId);
-        changed.accept(key);
+        changed.accept(change.key());
         Optional<RedisConnection> conn = redis.get();
         if (conn.isEmpty()) {
             return new Applied(
                     change, OptionalLong.empty(), "no Redis configured: replicas see the change within one flush");
         }
         try {
-            OptionalLong after = live.adjust(conn.get(), key, delta);
+            OptionalLong after = update.apply(conn.get());
             return new Applied(
                     change,
                     after,
                     after.isPresent()
-                            ? "live counter updated"
+                            ? updated
                             : "Redis holds no live counter: the next request seeds it from PostgreSQL");
         } catch (LiveCounters.LiveCounterException e) {
             return new Applied(
                     change,
                     OptionalLong.empty(),
                     "Redis could not be updated (" + e.getMessage()
-                            + "): replicas count from PostgreSQL while Redis is away; once it is back, a live counter that survived"
-                            + " the outage does not have this change: run the change again with the opposite delta if that matters");
+                            + "): replicas count from PostgreSQL while Redis is away; once it is back, a live counter that"
+                            + " survived the outage does not have " + missed);
         }
     }
 
