@@ -204,25 +204,9 @@ public final class QuotaStore {
     }
 
     /**
-     * Adds {@code delta} to one counter (creating it) and records the change with who, how and why, in one
-     * transaction.
-     */
-    public Change change(
-            QuotaKey key,
-            String period,
-            Instant periodEnd,
-            String action,
-            long delta,
-            String actor,
-            String via,
-            String reason)
-            throws UnavailableException {
-        return write(TenantScope.ALL, key, period, periodEnd, action, before -> delta, delta, actor, via, reason);
-    }
-
-    /**
-     * As {@link #change}, for an admin caller, in a transaction PostgreSQL confines to {@code scope}'s tenants: a
-     * counter of another tenant is refused by row-level security (V47), nothing written.
+     * Adds {@code delta} to one counter (creating it) and records the change with who, how and why, in one transaction
+     * PostgreSQL confines to {@code scope}'s tenants: a counter of another tenant is refused by row-level security
+     * (V47), nothing written.
      */
     public Change change(
             TenantScope scope,
@@ -239,19 +223,13 @@ public final class QuotaStore {
     }
 
     /**
-     * Sets one counter to zero (creating it) and records the reset with who, how and why, in one transaction.
+     * Sets one counter to zero (creating it) and records the reset with who, how and why, in one transaction confined
+     * to {@code scope}'s tenants.
      *
      * @param forgiven the requests the reset gives back as the operator saw them (the live count where Redis has one),
      *     recorded as the change's delta; the stored count becomes 0 whatever it was, so a count that had drifted from
      *     the live one (a change made without Redis) cannot leave it negative
      */
-    public Change reset(
-            QuotaKey key, String period, Instant periodEnd, long forgiven, String actor, String via, String reason)
-            throws UnavailableException {
-        return reset(TenantScope.ALL, key, period, periodEnd, forgiven, actor, via, reason);
-    }
-
-    /** As {@link #reset(QuotaKey, String, Instant, long, String, String, String)}, confined to {@code scope}. */
     public Change reset(
             TenantScope scope,
             QuotaKey key,
