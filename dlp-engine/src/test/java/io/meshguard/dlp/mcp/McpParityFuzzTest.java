@@ -289,13 +289,7 @@ class McpParityFuzzTest {
 
         assertThat(noMeta.passes()).isFalse();
         assertThat(noMeta.errorBody()).startsWith("{\"jsonrpc\":\"2.0\",\"id\":101,\"error\":{\"code\":-32602,");
-        assertThat(noVersion.errorBody())
-                .contains("\"id\":102")
-                .contains("-32602")
-                .contains("Invalid params");
-        assertThat(otherVersion.errorBody())
-                .contains("\"id\":103")
-                .contains("-32020")
-                .contains("Header mismatch");
+        assertThat(noVersion.errorBody()).contains("\"id\":102", "-32602", "Invalid params");
+        assertThat(otherVersion.errorBody()).contains("\"id\":103", "-32020", "Header mismatch");
     }
 }
