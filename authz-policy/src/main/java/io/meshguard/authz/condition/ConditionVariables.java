@@ -55,7 +55,6 @@ public final class ConditionVariables implements CelVariableResolver {
     private final Instant now;
     private Map<String, String> headers;
     private Map<String, String> query;
-    private McpCall mcp;
 
     /** At most this many one-value readings of a request's repeated parameters; more is an evaluation error. */
     public static final int MAX_READINGS = 64;
@@ -176,10 +175,7 @@ public final class ConditionVariables implements CelVariableResolver {
     }
 
     private McpCall mcp() {
-        if (mcp == null) {
-            mcp = McpCall.of(request);
-        }
-        return mcp;
+        return request.mcp();
     }
 
     private String host() {

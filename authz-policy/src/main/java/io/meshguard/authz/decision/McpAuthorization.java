@@ -101,7 +101,7 @@ final class McpAuthorization {
     /** The scopes this request needs: the route's, and for a {@code tools/call} of a listed tool, the tool's. */
     private static TreeSet<String> scopesNeeded(RoutePolicy r, McpRoute mcp, HttpRequestView request) {
         TreeSet<String> needed = new TreeSet<>(r.scopes());
-        McpCall call = McpCall.of(request);
+        McpCall call = request.mcp();
         if (call.problem().isEmpty()
                 && call.method().filter("tools/call"::equals).isPresent()) {
             call.name().flatMap(mcp::tool).ifPresent(t -> needed.addAll(t.scopes()));

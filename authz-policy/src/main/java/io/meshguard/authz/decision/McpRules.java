@@ -35,7 +35,7 @@ final class McpRules {
      * rather than trusting unvalidated header values", since servers of those versions never compare them to the body.
      */
     static Optional<Decision> headersRefused(HttpRequestView request, RoutePolicy r, McpRoute mcp) {
-        McpCall call = McpCall.of(request);
+        McpCall call = request.mcp();
         if (call.problem().isPresent()) {
             return refuse(
                     request,
@@ -88,7 +88,7 @@ final class McpRules {
             return Optional.empty();
         }
         // headersRefused let only header-era requests with their method (and name) through to here
-        McpCall call = McpCall.of(request);
+        McpCall call = request.mcp();
         String method = call.method().orElse("");
         if (!mcp.methods().isEmpty() && !mcp.methods().contains(method)) {
             return Optional.of(DenyResponse.of(
@@ -167,7 +167,7 @@ final class McpRules {
         if (!d.allowed() || mcp.isEmpty() || !mcp.get().toolsListed()) {
             return d;
         }
-        McpCall call = McpCall.of(request);
+        McpCall call = request.mcp();
         if (call.problem().isPresent()
                 || call.method().filter("tools/list"::equals).isEmpty()) {
             return d;

@@ -7,6 +7,7 @@ import io.meshguard.authz.condition.ClaimValues;
 import io.meshguard.authz.request.Decision;
 import io.meshguard.authz.request.HttpRequestView;
 import io.meshguard.authz.request.Identity;
+import io.meshguard.authz.request.McpCall;
 import io.meshguard.authz.request.PlanUse;
 import io.meshguard.authz.request.Reason;
 import io.meshguard.runtime.json.JsonStrings;
@@ -266,7 +267,8 @@ public record RecordedDecision(
                 sourceAddress.orElse(""),
                 joined,
                 path,
-                query);
+                query,
+                McpCall.read(hs, joined));
     }
 
     /**

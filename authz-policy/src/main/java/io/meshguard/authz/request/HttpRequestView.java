@@ -20,6 +20,8 @@ import java.util.UUID;
  *
  * @param path the {@link CanonicalPath canonical} path, the only one routes are matched on; empty when the path is
  *     refused ({@code target.problem()} says why, and {@link #rawPath()} keeps what was sent)
+ * @param mcp what the MCP metadata headers say ({@link McpCall#read}), read once here: an MCP route's stages, its
+ *     conditions and the decision row all ask
  */
 public record HttpRequestView(
         String requestId,
@@ -32,7 +34,8 @@ public record HttpRequestView(
         String sourceAddress,
         java.util.Set<String> commaJoined,
         CanonicalPath target,
-        String query) {
+        String query,
+        McpCall mcp) {
 
     public static HttpRequestView of(CheckRequest request) {
         AttributeContext attrs = request.getAttributes();
@@ -103,7 +106,8 @@ public record HttpRequestView(
                 source,
                 joined,
                 target,
-                queryOf(rawPath));
+                queryOf(rawPath),
+                McpCall.read(headers, joined));
     }
 
     /** @param name already lower-case ({@link #lower}) */
@@ -150,11 +154,15 @@ public record HttpRequestView(
      * credentials) never hold commas legitimately.
      */
     public boolean repeated(String name) {
-        List<String> values = all(name);
+        return repeated(all(name), commaJoined.contains(name));
+    }
+
+    /** @param mayBeJoined the header came (also) in Envoy's map form, where a comma joins repeated lines */
+    static boolean repeated(List<String> values, boolean mayBeJoined) {
         if (values.size() > 1) {
             return true;
         }
-        return values.size() == 1 && commaJoined.contains(name) && values.get(0).indexOf(',') >= 0;
+        return values.size() == 1 && mayBeJoined && values.get(0).indexOf(',') >= 0;
     }
 
     private static Optional<String> first(Map<String, List<String>> headers, String name) {

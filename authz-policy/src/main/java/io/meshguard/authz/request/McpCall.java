@@ -1,10 +1,11 @@
 package io.meshguard.authz.request;
 
 import io.meshguard.contract.McpHeaders;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.TreeMap;
+import java.util.Set;
 
 /**
  * What an MCP request's metadata headers say it is ({@link McpHeaders}): the protocol version, the JSON-RPC method,
@@ -33,17 +34,26 @@ public record McpCall(
     private static final McpCall NONE =
             new McpCall(Optional.empty(), Optional.empty(), Optional.empty(), Map.of(), Optional.empty());
 
-    public static McpCall of(HttpRequestView request) {
+    /**
+     * Reads the headers once per request ({@link HttpRequestView#mcp()}), allocating nothing for a request without
+     * MCP headers and no decoded copy of a plain value.
+     *
+     * @param headers lower-case names, every value sent ({@link HttpRequestView#headers()})
+     * @param commaJoined the names Envoy's map form may have joined ({@link HttpRequestView#commaJoined()})
+     */
+    public static McpCall read(Map<String, List<String>> headers, Set<String> commaJoined) {
         Optional<String> version = Optional.empty();
         Optional<String> method = Optional.empty();
         Optional<String> name = Optional.empty();
-        Map<String, String> params = null;
-        for (Map.Entry<String, List<String>> e : request.headers().entrySet()) {
+        Map<String, String> params = Map.of();
+        boolean any = false;
+        for (Map.Entry<String, List<String>> e : headers.entrySet()) {
             String header = e.getKey();
-            if (!McpHeaders.isMcpHeader(header)) {
+            if (!header.startsWith("mcp-") || !McpHeaders.isMcpHeader(header)) {
                 continue;
             }
-            if (request.repeated(header)) {
+            any = true;
+            if (HttpRequestView.repeated(e.getValue(), commaJoined.contains(header))) {
                 return refused(header, "MCP header sent more than once");
             }
             Optional<String> value = McpHeaders.decode(e.getValue().get(0));
@@ -64,17 +74,24 @@ public record McpCall(
                     if (param.isEmpty()) {
                         return refused(header, "MCP parameter header without a parameter name");
                     }
-                    if (params == null) {
-                        params = new TreeMap<>();
-                    }
-                    params.put(param, value.get());
+                    params = withParam(params, param, value.get());
                 }
             }
         }
-        if (version.isEmpty() && method.isEmpty() && name.isEmpty() && params == null) {
+        if (!any) {
             return NONE;
         }
-        return new McpCall(version, method, name, params == null ? Map.of() : params, Optional.empty());
+        return new McpCall(version, method, name, params, Optional.empty());
+    }
+
+    /** Names are distinct (a header map's keys): one entry is the usual case, kept without a growing map. */
+    private static Map<String, String> withParam(Map<String, String> params, String param, String value) {
+        if (params.isEmpty()) {
+            return Map.of(param, value);
+        }
+        Map<String, String> more = new HashMap<>(params);
+        more.put(param, value);
+        return more;
     }
 
     private static McpCall refused(String header, String description) {

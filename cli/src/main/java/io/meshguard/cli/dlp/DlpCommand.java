@@ -7,6 +7,7 @@ import io.meshguard.audit.query.CoverageReport;
 import io.meshguard.audit.trail.AdminTrail;
 import io.meshguard.audit.trail.TrailedPolicyReloads;
 import io.meshguard.cli.common.ServerAudit;
+import io.meshguard.db.DbConfig;
 import io.meshguard.dlpserver.AuditLogRecorder;
 import io.meshguard.dlpserver.DlpAuditSink;
 import io.meshguard.dlpserver.DlpServer;
@@ -59,6 +60,19 @@ public final class DlpCommand implements Callable<Integer>, io.meshguard.cli.com
         if (policy != null) {
             settings = settings.withPolicyFile(policy);
         }
+        // both read and write PostgreSQL: refused before anything starts, so that the refusal is all the output says
+        boolean requireApproval = cfg.get(DlpServerSettings.REQUIRE_APPROVAL);
+        Optional<java.nio.file.Path> approvalKey = cfg.get(DlpServerSettings.APPROVAL_KEY_FILE);
+        if (cfg.get(DbConfig.URL).isBlank()) {
+            if (requireApproval) {
+                throw new IllegalArgumentException(
+                        "dlp.require_approval needs db.url: the approvals are read from PostgreSQL (approved_policy)");
+            }
+            if (approvalKey.isPresent()) {
+                throw new IllegalArgumentException(
+                        "dlp.approval_key_file needs db.url: held tool calls are recorded in the database");
+            }
+        }
         try (ProcessMetrics metrics = ProcessMetrics.create();
                 ComponentStack stack = new ComponentStack()) {
             stack.closeOnJvmShutdown();
@@ -70,11 +84,6 @@ public final class DlpCommand implements Callable<Integer>, io.meshguard.cli.com
             DlpAuditSink findings = ServerAudit.sink(cfg, "meshguard-dlp", metrics, stack, audit)
                     .<DlpAuditSink>map(AuditLogRecorder::new)
                     .orElse(DlpAuditSink.NONE);
-            boolean requireApproval = cfg.get(DlpServerSettings.REQUIRE_APPROVAL);
-            if (requireApproval && audit.isEmpty()) {
-                throw new IllegalArgumentException(
-                        "dlp.require_approval needs db.url: the approvals are read from PostgreSQL (approved_policy)");
-            }
             // with dlp.require_approval only a dlp.yaml a second person approved is enforced (docs/operator-guide.md)
             DlpServer server = DlpServer.create(
                     settings,
@@ -89,13 +98,9 @@ public final class DlpCommand implements Callable<Integer>, io.meshguard.cli.com
                             "extproc-dlp",
                             System.getenv().getOrDefault("HOSTNAME", "extproc-dlp"))));
             // tool calls held for two approvers (dlp.yaml mcp_approval) are recorded in the audit database
-            Optional<java.nio.file.Path> approvalKey = cfg.get(DlpServerSettings.APPROVAL_KEY_FILE);
             if (approvalKey.isPresent() && audit.isPresent()) {
                 server.toolApprovals(new io.meshguard.dlpserver.approval.McpToolApprovals(
                         audit.get().database(), DlpServerSettings.readKeyFile(approvalKey.get()), Clock.systemUTC()));
-            } else if (approvalKey.isPresent()) {
-                throw new IllegalArgumentException(
-                        "dlp.approval_key_file needs db.url: held tool calls are recorded in the database");
             }
             audit.ifPresent(a -> hostAccessLogs(server, a));
             // ...and so is the coverage join of those logs with the Checks and DLP sessions (the metric and alert)

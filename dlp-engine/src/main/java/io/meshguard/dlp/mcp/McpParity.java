@@ -41,19 +41,29 @@ public final class McpParity {
      *
      * @param problem why the request is refused (names headers and fields, never a value); empty when it passes
      * @param id the JSON-RPC id to answer with, as JSON ({@code null} when there is none)
+     * @param code the JSON-RPC error code of the refusal: {@value McpHeaders#HEADER_MISMATCH} when headers and body
+     *     disagree, {@value McpParity#INVALID_PARAMS} when the body lacks what the version requires of every request
      */
-    public record Verdict(Optional<String> problem, String id) {
+    public record Verdict(Optional<String> problem, String id, int code) {
+        /** A header/body disagreement ({@value McpHeaders#HEADER_MISMATCH}), or a pass. */
+        public Verdict(Optional<String> problem, String id) {
+            this(problem, id, McpHeaders.HEADER_MISMATCH);
+        }
+
         public boolean passes() {
             return problem.isEmpty();
         }
 
-        /** The 400 answer's body: a JSON-RPC error response with code {@value McpHeaders#HEADER_MISMATCH}. */
+        /** The 400 answer's body: a JSON-RPC error response with the verdict's code. */
         public String errorBody() {
-            return "{\"jsonrpc\":\"2.0\",\"id\":" + id + ",\"error\":{\"code\":" + McpHeaders.HEADER_MISMATCH
-                    + ",\"message\":" + JSON.getNodeFactory().textNode("Header mismatch: " + problem.orElse(""))
-                    + "}}";
+            String kind = code == INVALID_PARAMS ? "Invalid params: " : "Header mismatch: ";
+            return "{\"jsonrpc\":\"2.0\",\"id\":" + id + ",\"error\":{\"code\":" + code + ",\"message\":"
+                    + JSON.getNodeFactory().textNode(kind + problem.orElse("")) + "}}";
         }
     }
+
+    /** JSON-RPC's Invalid params: what the spec answers a request whose {@code _meta} lacks a required field. */
+    public static final int INVALID_PARAMS = -32602;
 
     /**
      * @param headers every MCP header line the request carried ({@link McpHeaders#isMcpHeader}), by lower-case name,
@@ -122,6 +132,15 @@ public final class McpParity {
 
         JsonNode meta = params == null ? null : params.get("_meta");
         JsonNode bodyVersion = meta != null && meta.isObject() ? meta.get(META_VERSION) : null;
+        if (version != null && headerEra && bodyVersion == null) {
+            // nothing to hold the header to: refused, with the code the spec gives a request that lacks a required
+            // _meta field (SEP-2575; the official conformance suite checks for it), not as a disagreement
+            return new Verdict(
+                    Optional.of("params._meta lacks " + META_VERSION + ", which requests of " + McpHeaders.HEADER_ERA
+                            + " and later carry"),
+                    id,
+                    INVALID_PARAMS);
+        }
         if (version != null && (headerEra || bodyVersion != null)) {
             if (bodyVersion == null
                     || !bodyVersion.isTextual()

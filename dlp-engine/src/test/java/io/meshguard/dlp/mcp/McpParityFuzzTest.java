@@ -268,4 +268,28 @@ class McpParityFuzzTest {
                 .contains("-32020")
                 .doesNotContain("41");
     }
+
+    /** As the official MCP conformance client sends them to test servers (server-stateless, SEP-2575). */
+    @Test
+    void headerEraBodyWithoutMetaVersion_refusedAsInvalidParams_disagreementStaysHeaderMismatch() {
+        Map<String, List<String>> h = new LinkedHashMap<>();
+        h.put("mcp-protocol-version", List.of("2026-07-28"));
+        h.put("mcp-method", List.of("server/discover"));
+
+        McpParity.Verdict noMeta = McpParity.check(
+                h, bytes("{\"jsonrpc\":\"2.0\",\"id\":101,\"method\":\"server/discover\",\"params\":{}}"));
+        McpParity.Verdict noVersion = McpParity.check(
+                h,
+                bytes("{\"jsonrpc\":\"2.0\",\"id\":102,\"method\":\"server/discover\",\"params\":{\"_meta\":"
+                        + "{\"io.modelcontextprotocol/clientInfo\":{\"name\":\"c\",\"version\":\"1\"}}}}"));
+        McpParity.Verdict otherVersion = McpParity.check(
+                h,
+                bytes("{\"jsonrpc\":\"2.0\",\"id\":103,\"method\":\"server/discover\",\"params\":{\"_meta\":"
+                        + "{\"io.modelcontextprotocol/protocolVersion\":\"2025-11-25\"}}}"));
+
+        assertThat(noMeta.passes()).isFalse();
+        assertThat(noMeta.errorBody()).startsWith("{\"jsonrpc\":\"2.0\",\"id\":101,\"error\":{\"code\":-32602,");
+        assertThat(noVersion.errorBody()).contains("\"id\":102", "-32602", "Invalid params");
+        assertThat(otherVersion.errorBody()).contains("\"id\":103", "-32020", "Header mismatch");
+    }
 }

@@ -73,7 +73,7 @@ public final class DecisionEvents {
         }
         // an MCP call is recorded by its method and tool (prompt, resource), never by its mirrored arguments
         if (request.headers().containsKey(McpHeaders.METHOD)) {
-            McpCall mcp = McpCall.of(request);
+            McpCall mcp = request.mcp();
             mcp.method().ifPresent(m -> details.put("mcp_method", cut(m)));
             mcp.name().ifPresent(n -> details.put("mcp_name", cut(n)));
             mcp.protocolVersion().ifPresent(v -> details.put("mcp_protocol_version", v));
