@@ -47,19 +47,18 @@ class CanarySignInTest {
     private static final String AUDITOR = "canary-auditor";
     private static final String SECRET = "canary-auditor-secret-for-tests";
     private static final int TOKEN_LIFE_SECONDS = 10;
-    private static final ObjectMapper JSON = new ObjectMapper();
 
     @TempDir
     static Path dir;
 
-    static KeycloakServer keycloak;
+    // one Keycloak per test run, this class's realm in it
+    static final KeycloakServer KEYCLOAK = KeycloakServer.shared();
     static LocalAdminApi admin;
     static HttpServer app;
 
     @BeforeAll
     static void start() throws Exception {
-        keycloak = KeycloakServer.shared();
-        keycloak.importRealm("""
+        KEYCLOAK.importRealm("""
                 {"realm": "%s", "enabled": true, "accessTokenLifespan": %d,
                  "eventsEnabled": true, "enabledEventTypes": ["CLIENT_LOGIN", "CLIENT_LOGIN_ERROR"],
                  "clients": [{"clientId": "%s", "enabled": true, "publicClient": false, "secret": "%s",
@@ -80,7 +79,7 @@ class CanarySignInTest {
                 """);
         AdminGate gate = new AdminGate(
                 Optional.of(new AdminTokenVerifier(
-                        new AdminTokenVerifier.Settings(keycloak.issuer(REALM), "meshguard-admin", Duration.ZERO))),
+                        new AdminTokenVerifier.Settings(KEYCLOAK.issuer(REALM), "meshguard-admin", Duration.ZERO))),
                 bindings,
                 new BearerTokens(Optional.empty()),
                 false,
@@ -111,7 +110,7 @@ class CanarySignInTest {
     }
 
     private static URI tokenEndpoint() {
-        return URI.create(keycloak.issuer(REALM) + "/protocol/openid-connect/token");
+        return URI.create(KEYCLOAK.issuer(REALM) + "/protocol/openid-connect/token");
     }
 
     private static CanaryRoute route() {
@@ -125,9 +124,9 @@ class CanarySignInTest {
 
     /** The canary's sign-ins Keycloak recorded for the auditor client. */
     private static int signInsSeen() throws Exception {
-        var r = keycloak.admin("GET", "/admin/realms/" + REALM + "/events?type=CLIENT_LOGIN&client=" + AUDITOR, null);
+        var r = KEYCLOAK.admin("GET", "/admin/realms/" + REALM + "/events?type=CLIENT_LOGIN&client=" + AUDITOR, null);
         assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
-        JsonNode events = JSON.readTree(r.body());
+        JsonNode events = new ObjectMapper().readTree(r.body());
         return events.size();
     }
 
@@ -145,7 +144,7 @@ class CanarySignInTest {
 
     @Test
     void auditReads_acrossTheTokensExpiry_signInAgain_andKeepReadingTheAuditLog() throws Exception {
-        keycloak.admin("DELETE", "/admin/realms/" + REALM + "/events", null);
+        KEYCLOAK.admin("DELETE", "/admin/realms/" + REALM + "/events", null);
         Path secretFile = Files.writeString(dir.resolve("auditor-secret"), SECRET);
         Path cfg = Files.writeString(
                 dir.resolve("direct.yaml"),
