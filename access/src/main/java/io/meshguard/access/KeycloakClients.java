@@ -10,8 +10,10 @@ import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
+import java.time.Clock;
 import java.time.Duration;
 import java.util.Objects;
+import java.util.Optional;
 
 /**
  * Creates, re-secrets and disables the OAuth2 clients of customers' applications in Keycloak, through its admin REST
@@ -171,17 +173,19 @@ public final class KeycloakClients {
     }
 
     private String provisionerToken() {
-        String form =
-                "grant_type=client_credentials&client_id=" + URLEncoder.encode(provisionerId, StandardCharsets.UTF_8)
-                        + "&client_secret=" + URLEncoder.encode(provisionerSecret, StandardCharsets.UTF_8);
-        HttpResponse<String> r =
-                send(HttpRequest.newBuilder(URI.create(baseUrl + "/realms/" + realm + "/protocol/openid-connect/token"))
-                        .timeout(Duration.ofSeconds(10))
-                        .header("Content-Type", "application/x-www-form-urlencoded")
-                        .POST(HttpRequest.BodyPublishers.ofString(form))
-                        .build());
-        expect(r, 200, "sign in as the provisioning client " + provisionerId);
-        return parse(r.body()).path("access_token").asText();
+        try {
+            return new ClientCredentialsTokens(
+                            URI.create(baseUrl + "/realms/" + realm + "/protocol/openid-connect/token"),
+                            provisionerId,
+                            () -> Optional.of(provisionerSecret),
+                            Duration.ZERO,
+                            Duration.ofSeconds(10),
+                            Clock.systemUTC())
+                    .current();
+        } catch (IOException e) {
+            throw new ProvisioningFailed("Keycloak at " + baseUrl + ": cannot sign in as the provisioning client "
+                    + provisionerId + ": " + e.getMessage());
+        }
     }
 
     private HttpResponse<String> send(HttpRequest request) {

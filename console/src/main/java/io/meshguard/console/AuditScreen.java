@@ -125,6 +125,7 @@ public final class AuditScreen {
                     ErrorKind.UNAVAILABLE,
                     "the export could not be recorded in the admin trail, so it is refused: " + e.getMessage());
         }
+        RequestLoop.retryAfter(ex, refused);
         RequestLoop.sendJson(
                 ex, refused.status(), refused.body().toString().getBytes(java.nio.charset.StandardCharsets.UTF_8));
     }

@@ -97,11 +97,12 @@ class CanaryJourneyTest {
     /** A probe through the gateway as the canary tenant, waiting up to {@code evidenceWait} for the audit rows. */
     private static CanaryProbe probe(List<CanaryRoute> routes, Duration evidenceWait, SimpleMeterRegistry meters)
             throws Exception {
+        String cardToken = stack.token("canary", "t-canary", List.of("demo"));
         return new CanaryProbe(
                 routes,
                 throughTheGateway(),
                 Optional.empty(),
-                Optional.of(stack.token("canary", "t-canary", List.of("demo"))),
+                Optional.of(() -> cardToken),
                 403,
                 Duration.ofMinutes(1),
                 new AuditApiEvidence(new AdminClient(stack.xdsAdminUrl(), stack.adminToken())),

@@ -238,7 +238,7 @@ class DashboardQueriesTest {
                         Map.of())),
                 new HttpCanaryTransport(Duration.ofSeconds(2)),
                 Optional.empty(),
-                Optional.of("canary-credential"),
+                Optional.of(() -> "canary-credential"),
                 403,
                 Duration.ofMinutes(1),
                 new io.meshguard.cli.canary.AuditApiEvidence(

@@ -1,8 +1,10 @@
 package io.meshguard.access.http;
 
 import com.fasterxml.jackson.databind.ObjectWriter;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.sun.net.httpserver.HttpExchange;
 import io.meshguard.access.AdminRoute;
+import io.meshguard.db.DatabaseOutage;
 import io.meshguard.runtime.http.AdminJson;
 import io.meshguard.runtime.http.ErrorKind;
 import java.io.IOException;
@@ -25,6 +27,12 @@ import org.slf4j.LoggerFactory;
  */
 public final class RequestLoop {
     private static final Logger LOG = LoggerFactory.getLogger(RequestLoop.class);
+
+    /**
+     * What a 503 tells a client to wait before the retry: long enough for a database failover or a restarted pod's
+     * pool to connect, short enough that an operator's script does not look hung.
+     */
+    static final int RETRY_AFTER_SECONDS = 5;
 
     /** How a surface shows a refusal: the APIs' {@code {"error": …}}, the console's message page. */
     @FunctionalInterface
@@ -98,6 +106,7 @@ public final class RequestLoop {
                 LOG.warn("admin request {} failed after its answer began: {}", requestId, e.toString());
                 return;
             }
+            retryAfter(exchange, refusal);
             answer.refuse(exchange, refusal, requestId);
         } finally {
             exchange.close();
@@ -112,6 +121,16 @@ public final class RequestLoop {
     AdminJson.Refusal refusal(Exception e, String requestId) {
         if (e instanceof AdminJson.Refusal r) {
             return logged(r, e, requestId);
+        }
+        // before the surface's rows: a store's exception that a surface answers as a conflict or a bad request may
+        // be the database being away, which the caller must be able to tell from a refusal of its change
+        Optional<DatabaseOutage> outage = DatabaseOutage.in(e);
+        if (outage.isPresent()) {
+            LOG.warn(
+                    "admin request {} refused 503: the database is unavailable ({})",
+                    requestId,
+                    outage.get().describe());
+            return new DatabaseUnavailable();
         }
         for (Row<?> row : rows) {
             Optional<AdminJson.Refusal> r = row.match(e);
@@ -135,6 +154,30 @@ public final class RequestLoop {
             LOG.warn("admin request {} refused {}: {}", requestId, r.status(), e.getMessage());
         }
         return r;
+    }
+
+    /**
+     * Sets {@code Retry-After} on a 503: every unavailable answer of the admin plane (a database, a store, the identity
+     * provider) is one a client should retry, and says when.
+     */
+    public static void retryAfter(HttpExchange exchange, AdminJson.Refusal refusal) {
+        if (refusal.status() == ErrorKind.UNAVAILABLE.status()) {
+            exchange.getResponseHeaders().set("Retry-After", Integer.toString(RETRY_AFTER_SECONDS));
+        }
+    }
+
+    /** The database cannot be reached: 503 with the problem code tooling retries on, and no SQL in the message. */
+    static final class DatabaseUnavailable extends AdminJson.Refusal {
+        private static final long serialVersionUID = 1L;
+
+        DatabaseUnavailable() {
+            super(ErrorKind.UNAVAILABLE, "the database is unavailable; retry in " + RETRY_AFTER_SECONDS + " s");
+        }
+
+        @Override
+        public ObjectNode body() {
+            return super.body().put("code", DatabaseOutage.PROBLEM_CODE);
+        }
     }
 
     /** 405 with {@code Allow} when the path has routes for other methods; 404 otherwise. */

@@ -1,5 +1,8 @@
 package io.meshguard.cli.canary;
 
+import io.meshguard.access.BearerTokenSource;
+import io.meshguard.access.ClientCredentialsTokens;
+import io.meshguard.authz.decision.SecretFiles;
 import io.meshguard.cli.common.ServerCommand;
 import io.meshguard.cli.xds.AdminClient;
 import io.meshguard.runtime.config.Config;
@@ -10,6 +13,7 @@ import io.meshguard.runtime.http.StatusHttpServer;
 import io.meshguard.runtime.lifecycle.ComponentStack;
 import io.meshguard.runtime.metrics.ProcessMetrics;
 import java.io.PrintWriter;
+import java.net.URI;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.util.List;
@@ -32,7 +36,9 @@ import picocli.CommandLine.Spec;
             "Send canaries through protected routes: an expired token the Check must deny, a card "
                     + "number the DLP must block. Keys (file or MESHGUARD_* environment): canary.routes_file, "
                     + "canary.interval, canary.timeout, canary.block_status, canary.expired_token_file, "
-                    + "canary.credential_file, canary.audit_url, canary.audit_token_file, canary.evidence_wait, "
+                    + "canary.token_endpoint, canary.client_id, canary.client_secret_file, canary.credential_file, "
+                    + "canary.audit_url, canary.audit_client_id, canary.audit_client_secret_file, "
+                    + "canary.audit_token_file, canary.renew_before, canary.evidence_wait, "
                     + "http.* (port 9104). A canary passes only when the audit log holds meshguard's own rows for "
                     + "it (found by its trace id).",
             "",
@@ -71,10 +77,10 @@ public final class CanaryCommand implements Callable<Integer>, ServerCommand {
                     routes,
                     new HttpCanaryTransport(settings.timeout()),
                     settings.expiredToken(),
-                    settings.credential(),
+                    settings.credential().map(t -> tokens(t, settings)),
                     settings.blockStatus(),
                     settings.interval(),
-                    new AuditApiEvidence(new AdminClient(settings.auditUrl(), settings.auditTokenFile())),
+                    new AuditApiEvidence(new AdminClient(settings.auditUrl(), tokens(settings.auditToken(), settings))),
                     settings.evidenceWait(),
                     Clock.systemUTC(),
                     metrics.forServer("canary"));
@@ -92,6 +98,25 @@ public final class CanaryCommand implements Callable<Integer>, ServerCommand {
             stack.awaitClosed();
         }
         return 0;
+    }
+
+    /**
+     * Where a token comes from at each use: a file re-read when it changes, or a client that signs in and renews its
+     * token before it expires (its secret file re-read when it changes too).
+     */
+    static BearerTokenSource tokens(CanarySettings.TokenSetting setting, CanarySettings settings) {
+        SecretFiles files = new SecretFiles(System::nanoTime);
+        return switch (setting) {
+            case CanarySettings.TokenFile(Path file) -> () -> AdminClient.readTokenFile(file);
+            case CanarySettings.SignIn(URI endpoint, String clientId, Path secretFile) ->
+                new ClientCredentialsTokens(
+                        endpoint,
+                        clientId,
+                        () -> files.read(secretFile),
+                        settings.renewBefore(),
+                        settings.timeout(),
+                        Clock.systemUTC());
+        };
     }
 
     /** Prints one line per canary and returns the exit code {@code --once} ends with. */

@@ -8,6 +8,8 @@ import com.nimbusds.jose.jwk.RSAKey;
 import com.nimbusds.jose.jwk.gen.RSAKeyGenerator;
 import com.nimbusds.jwt.JWTClaimsSet;
 import com.nimbusds.jwt.SignedJWT;
+import io.meshguard.access.BearerTokenSource;
+import io.meshguard.access.ClientCredentialsTokens;
 import io.meshguard.authz.request.Reason;
 import io.meshguard.cli.canary.CanaryResult.Outcome;
 import io.meshguard.contract.RouteContract;
@@ -71,7 +73,7 @@ public final class CanaryProbe implements ServerComponent {
     private final List<CanaryRoute> routes;
     private final CanaryTransport transport;
     private final String expiredToken;
-    private final Optional<String> credential;
+    private final Optional<BearerTokenSource> credential;
     private final int blockStatus;
     private final Duration interval;
     private final CanaryEvidence evidence;
@@ -80,12 +82,15 @@ public final class CanaryProbe implements ServerComponent {
     private final java.security.SecureRandom random = new java.security.SecureRandom();
     private final Map<String, Counter> counters = new HashMap<>();
     private final Map<String, AtomicLong> lastSuccess = new HashMap<>();
+    private final Counter cardSignInFailures;
+    private final Counter auditSignInFailures;
     private ScheduledExecutorService executor;
 
     /**
      * @param expiredToken an expired token the Check must refuse; empty: one signed here with a key no issuer has
-     * @param credential the bearer token a card canary presents so that the Check lets it on to the DLP; required when
-     *     a route lists {@code test_card}
+     * @param credential where a card canary gets the bearer token it presents so that the Check lets it on to the DLP
+     *     (asked at each card canary: a signed-in client's token is renewed before it expires); required when a route
+     *     lists {@code test_card}
      * @param evidence where the audit rows proving meshguard decided a canary are read
      * @param evidenceWait how long a canary waits for those rows (the servers write audit rows in batches)
      */
@@ -93,7 +98,7 @@ public final class CanaryProbe implements ServerComponent {
             List<CanaryRoute> routes,
             CanaryTransport transport,
             Optional<String> expiredToken,
-            Optional<String> credential,
+            Optional<BearerTokenSource> credential,
             int blockStatus,
             Duration interval,
             CanaryEvidence evidence,
@@ -113,11 +118,14 @@ public final class CanaryProbe implements ServerComponent {
         }
         if (credential.isEmpty() && routes.stream().anyMatch(r -> r.kinds().contains(CanaryKind.TEST_CARD))) {
             throw new IllegalArgumentException(
-                    "test_card canaries need a credential the route admits (canary.credential_file): without it the"
-                            + " Check refuses them before the DLP sees the card");
+                    "test_card canaries need a credential the route admits (canary.client_id with"
+                            + " canary.client_secret_file, or canary.credential_file): without it the Check refuses"
+                            + " them before the DLP sees the card");
         }
         this.expiredToken = expiredToken.orElseGet(() -> selfSignedExpiredToken(clock.instant()));
         long start = clock.instant().getEpochSecond();
+        cardSignInFailures = signInFailures(meters, "card");
+        auditSignInFailures = signInFailures(meters, "audit");
         for (CanaryRoute route : this.routes) {
             for (CanaryKind kind : route.kinds()) {
                 Tags tags = Tags.of("route", route.name(), "kind", kind.id());
@@ -135,6 +143,14 @@ public final class CanaryProbe implements ServerComponent {
                 meters.gauge("meshguard.canary.last_success.timestamp.seconds", tags, last, AtomicLong::doubleValue);
             }
         }
+    }
+
+    private static Counter signInFailures(MeterRegistry meters, String client) {
+        return Counter.builder("meshguard.canary.sign_in.failures")
+                .description("Canaries that could not be sent or confirmed because their client could not sign in"
+                        + " (card: the credential card canaries present; audit: the audit log's reader)")
+                .tag("client", client)
+                .register(meters);
     }
 
     @Override
@@ -162,8 +178,12 @@ public final class CanaryProbe implements ServerComponent {
         }
     }
 
-    /** Sends every route's canaries once, counts and logs them, and returns what each found. */
-    public synchronized List<CanaryResult> runOnce() throws InterruptedException {
+    /**
+     * Sends every route's canaries once, counts and logs them, and returns what each found. Not synchronized: a run
+     * signs in at the identity provider and calls the routes and the audit API, never under a lock; what runs share is
+     * counters and atomics, and the schedule starts one run after the other.
+     */
+    public List<CanaryResult> runOnce() throws InterruptedException {
         List<CanaryResult> results = new ArrayList<>();
         for (CanaryRoute route : routes) {
             for (CanaryKind kind : route.kinds()) {
@@ -189,7 +209,17 @@ public final class CanaryProbe implements ServerComponent {
 
     CanaryResult probe(CanaryRoute route, CanaryKind kind) throws InterruptedException {
         String traceId = hex(16);
-        CanaryTransport.Request request = request(route, kind, traceId);
+        CanaryTransport.Request request;
+        try {
+            request = request(route, kind, traceId);
+        } catch (IOException e) {
+            cardSignInFailures.increment();
+            return new CanaryResult(
+                    route.name(),
+                    kind,
+                    Outcome.UNREACHABLE,
+                    "cannot sign in for the canary's credential: " + e.getMessage());
+        }
         Instant sent = clock.instant();
         CanaryTransport.Answer answer;
         try {
@@ -218,6 +248,14 @@ public final class CanaryProbe implements ServerComponent {
             List<CanaryEvidence.Row> rows;
             try {
                 rows = evidence.rows(traceId, since);
+            } catch (ClientCredentialsTokens.SignInFailed e) {
+                auditSignInFailures.increment();
+                return new CanaryResult(
+                        route.name(),
+                        kind,
+                        Outcome.UNREACHABLE,
+                        "cannot sign in to read the audit log for canary trace " + traceId + " (" + e.getMessage()
+                                + "); " + seen);
             } catch (IOException e) {
                 return new CanaryResult(
                         route.name(),
@@ -284,7 +322,7 @@ public final class CanaryProbe implements ServerComponent {
         return a.equals(host.toLowerCase(java.util.Locale.ROOT));
     }
 
-    CanaryTransport.Request request(CanaryRoute route, CanaryKind kind, String traceId) {
+    CanaryTransport.Request request(CanaryRoute route, CanaryKind kind, String traceId) throws IOException {
         Map<String, String> headers = new LinkedHashMap<>(route.headers());
         headers.put(HEADER, kind.id());
         // the canary's own trace: the Check and the DLP record its id with their rows, where the pass is looked up
@@ -295,7 +333,8 @@ public final class CanaryProbe implements ServerComponent {
                 yield new CanaryTransport.Request(route.method(), route.url(), headers, "");
             }
             case TEST_CARD -> {
-                headers.put("authorization", "Bearer " + credential.orElseThrow());
+                headers.put(
+                        "authorization", "Bearer " + credential.orElseThrow().current());
                 headers.put("content-type", "application/json");
                 yield new CanaryTransport.Request(
                         "POST",

@@ -5,6 +5,7 @@ import io.meshguard.runtime.config.ConfigGroup;
 import io.meshguard.runtime.config.ConfigKey;
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.net.URI;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -15,10 +16,11 @@ import java.util.Optional;
  * {@code meshguard canary}'s settings ({@code canary.*}).
  *
  * @param expiredToken an operator's expired token from the real issuer; empty: the canary signs its own
- * @param credential the bearer token card canaries present; empty when no route lists {@code test_card}
+ * @param credential how card canaries get the bearer token they present; empty when no route lists {@code test_card}
  * @param auditUrl the admin API a pass is confirmed through (its audit rows)
- * @param auditTokenFile the file of the bearer token that reads them ({@code audit:read}, system scope)
+ * @param auditToken how the canary gets the bearer token that reads them ({@code audit:read}, system scope)
  * @param evidenceWait how long a canary waits for its audit rows
+ * @param renewBefore how long before a signed-in token's expiry the canary signs in again
  */
 public record CanarySettings(
         Path routesFile,
@@ -26,10 +28,23 @@ public record CanarySettings(
         Duration timeout,
         int blockStatus,
         Optional<String> expiredToken,
-        Optional<String> credential,
+        Optional<TokenSetting> credential,
         String auditUrl,
-        Path auditTokenFile,
-        Duration evidenceWait) {
+        TokenSetting auditToken,
+        Duration evidenceWait,
+        Duration renewBefore) {
+
+    /** Where a token comes from: a file holding one (re-read when it changes), or a client that signs in. */
+    public sealed interface TokenSetting {}
+
+    /** A file holding a bearer token as is, re-read when it changes (a token someone else keeps fresh). */
+    public record TokenFile(Path file) implements TokenSetting {}
+
+    /**
+     * A confidential client that signs in with the client-credentials grant at {@code tokenEndpoint}, its secret in
+     * {@code secretFile} (re-read when it changes).
+     */
+    public record SignIn(URI tokenEndpoint, String clientId, Path secretFile) implements TokenSetting {}
 
     /** The status listener's default port (metrics, health), next to the servers' 9101–9103. */
     public static final int DEFAULT_HTTP_PORT = 9104;
@@ -59,8 +74,35 @@ public record CanarySettings(
                     + " its expiry. Unset: a token signed with a key no issuer has, refused for its key.");
     public static final ConfigKey<Optional<Path>> CREDENTIAL_FILE = ConfigKey.optionalPath(
             "canary.credential_file",
-            "File holding the bearer token test_card canaries present so that the Check passes them on to the DLP"
-                    + " (a client of its own, allowed on the probed routes only). Required with test_card routes.");
+            "File holding a bearer token test_card canaries present, re-read when it changes: the static alternative"
+                    + " to canary.client_id, for a token something else keeps fresh.");
+    public static final ConfigKey<String> TOKEN_ENDPOINT = ConfigKey.string(
+            "canary.token_endpoint",
+            "",
+            "The identity provider's OAuth 2.0 token endpoint (Keycloak: <issuer>/protocol/openid-connect/token) at"
+                    + " which canary.client_id and canary.audit_client_id sign in with the client-credentials grant.");
+    public static final ConfigKey<String> CLIENT_ID = ConfigKey.string(
+            "canary.client_id",
+            "",
+            "The confidential client whose tokens test_card canaries present so that the Check passes them on to the"
+                    + " DLP (a client of its own, allowed on the probed routes only). It or canary.credential_file is"
+                    + " required with test_card routes.");
+    public static final ConfigKey<Optional<Path>> CLIENT_SECRET_FILE = ConfigKey.optionalPath(
+            "canary.client_secret_file",
+            "File holding canary.client_id's secret (a mounted Secret), re-read when it changes.");
+    public static final ConfigKey<String> AUDIT_CLIENT_ID = ConfigKey.string(
+            "canary.audit_client_id",
+            "",
+            "The confidential client whose tokens read the audit log (its service account bound to audit:read,"
+                    + " system scope). It or canary.audit_token_file is required.");
+    public static final ConfigKey<Optional<Path>> AUDIT_CLIENT_SECRET_FILE = ConfigKey.optionalPath(
+            "canary.audit_client_secret_file",
+            "File holding canary.audit_client_id's secret (a mounted Secret), re-read when it changes.");
+    public static final ConfigKey<Duration> RENEW_BEFORE = ConfigKey.duration(
+            "canary.renew_before",
+            Duration.ofSeconds(60),
+            "How long before a signed-in token expires the canary signs in again (at most half the token's life);"
+                    + " a failed renewal keeps the token while it is valid and is tried again at the next use.");
 
     public static final ConfigKey<String> AUDIT_URL = ConfigKey.string(
             "canary.audit_url",
@@ -69,8 +111,9 @@ public record CanarySettings(
                     + " when the Check's (and for test_card the DLP's) audit rows for its trace id are there. Required.");
     public static final ConfigKey<Optional<Path>> AUDIT_TOKEN_FILE = ConfigKey.optionalPath(
             "canary.audit_token_file",
-            "File holding the bearer token the canary reads the audit log with (audit:read, system scope: an expired"
-                    + " token's Check row has no tenant). Required.");
+            "File holding a bearer token the canary reads the audit log with (audit:read, system scope: an expired"
+                    + " token's Check row has no tenant), re-read when it changes: the static alternative to"
+                    + " canary.audit_client_id.");
     public static final ConfigKey<Duration> EVIDENCE_WAIT = ConfigKey.duration(
             "canary.evidence_wait",
             Duration.ofSeconds(30),
@@ -88,8 +131,14 @@ public record CanarySettings(
                         BLOCK_STATUS,
                         EXPIRED_TOKEN_FILE,
                         CREDENTIAL_FILE,
+                        TOKEN_ENDPOINT,
+                        CLIENT_ID,
+                        CLIENT_SECRET_FILE,
                         AUDIT_URL,
                         AUDIT_TOKEN_FILE,
+                        AUDIT_CLIENT_ID,
+                        AUDIT_CLIENT_SECRET_FILE,
+                        RENEW_BEFORE,
                         EVIDENCE_WAIT);
             }
 
@@ -107,27 +156,76 @@ public record CanarySettings(
                         config.get(TIMEOUT),
                         config.get(BLOCK_STATUS),
                         config.get(EXPIRED_TOKEN_FILE).map(f -> secret(EXPIRED_TOKEN_FILE, f)),
-                        config.get(CREDENTIAL_FILE).map(f -> secret(CREDENTIAL_FILE, f)),
+                        token(config, CREDENTIAL_FILE, CLIENT_ID, CLIENT_SECRET_FILE),
                         Optional.of(config.get(AUDIT_URL))
                                 .filter(u -> !u.isBlank())
                                 .orElseThrow(() -> new IllegalArgumentException(AUDIT_URL.name()
                                         + ": required (a canary passes only when the audit log shows meshguard"
                                         + " decided it)")),
-                        config.get(AUDIT_TOKEN_FILE)
-                                .orElseThrow(() -> new IllegalArgumentException(
-                                        AUDIT_TOKEN_FILE.name() + ": required (the token the audit log is read with)")),
-                        config.get(EVIDENCE_WAIT));
+                        token(config, AUDIT_TOKEN_FILE, AUDIT_CLIENT_ID, AUDIT_CLIENT_SECRET_FILE)
+                                .orElseThrow(() -> new IllegalArgumentException(AUDIT_CLIENT_ID.name() + " and "
+                                        + AUDIT_CLIENT_SECRET_FILE.name() + " (with " + TOKEN_ENDPOINT.name()
+                                        + "): required, the client whose tokens read the audit log (or "
+                                        + AUDIT_TOKEN_FILE.name() + " for a static token)")),
+                        config.get(EVIDENCE_WAIT),
+                        config.get(RENEW_BEFORE));
             }
         };
     }
 
+    /** The token file, or the client that signs in, one of the two; empty when neither is set. */
+    private static Optional<TokenSetting> token(
+            Config config,
+            ConfigKey<Optional<Path>> file,
+            ConfigKey<String> clientId,
+            ConfigKey<Optional<Path>> secret) {
+        Optional<Path> tokenFile = config.get(file);
+        Optional<String> client = Optional.of(config.get(clientId)).filter(c -> !c.isBlank());
+        if (tokenFile.isPresent() && client.isPresent()) {
+            throw new IllegalArgumentException(
+                    file.name() + " and " + clientId.name() + ": set one (a static token, or a client that signs in)");
+        }
+        if (tokenFile.isPresent()) {
+            readable(file, tokenFile.get());
+            return Optional.of(new TokenFile(tokenFile.get()));
+        }
+        if (client.isEmpty()) {
+            if (config.get(secret).isPresent()) {
+                throw new IllegalArgumentException(secret.name() + " is set without " + clientId.name());
+            }
+            return Optional.empty();
+        }
+        Path secretFile = config.get(secret)
+                .orElseThrow(() -> new IllegalArgumentException(secret.name() + ": required with " + clientId.name()
+                        + " (the client's secret, a mounted file)"));
+        readable(secret, secretFile);
+        String endpoint = config.get(TOKEN_ENDPOINT);
+        if (endpoint.isBlank()) {
+            throw new IllegalArgumentException(TOKEN_ENDPOINT.name() + ": required with " + clientId.name()
+                    + " (Keycloak: <issuer>/protocol/openid-connect/token)");
+        }
+        URI uri = URI.create(endpoint);
+        if (!"https".equals(uri.getScheme()) && !"http".equals(uri.getScheme())) {
+            throw new IllegalArgumentException(TOKEN_ENDPOINT.name() + ": an http(s) URL, got '" + endpoint + "'");
+        }
+        return Optional.of(new SignIn(uri, client.get(), secretFile));
+    }
+
     private static String secret(ConfigKey<?> key, Path file) {
+        readable(key, file);
         try {
-            String value = Files.readString(file).strip();
-            if (value.isEmpty()) {
+            return Files.readString(file).strip();
+        } catch (IOException e) {
+            throw new UncheckedIOException(key.name() + ": cannot read " + file, e);
+        }
+    }
+
+    /** Refuses at start a file the canary could never read; its content is read at each use. */
+    private static void readable(ConfigKey<?> key, Path file) {
+        try {
+            if (Files.readString(file).isBlank()) {
                 throw new IllegalArgumentException(key.name() + ": " + file + " is empty");
             }
-            return value;
         } catch (IOException e) {
             throw new UncheckedIOException(key.name() + ": cannot read " + file, e);
         }

@@ -1,5 +1,6 @@
 package io.meshguard.cli.xds;
 
+import io.meshguard.access.BearerTokenSource;
 import io.meshguard.access.OidcClient;
 import io.meshguard.access.SignedInToken;
 import io.meshguard.access.TokenStore;
@@ -19,7 +20,7 @@ import java.util.Optional;
 /** Calls a running controller's admin API with a bearer token: from a file, or the one {@code meshguard login} keeps. */
 public final class AdminClient {
     private final URI base;
-    private final String token;
+    private final BearerTokenSource token;
     private final HttpClient http =
             HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
 
@@ -29,6 +30,11 @@ public final class AdminClient {
 
     /** With a bearer token as is (the access token {@code meshguard login} keeps). */
     public AdminClient(String url, String token) {
+        this(url, (BearerTokenSource) () -> token);
+    }
+
+    /** With the token {@code token} gives at each call (a long-running client whose tokens expire). */
+    public AdminClient(String url, BearerTokenSource token) {
         this.base = URI.create(url.endsWith("/") ? url.substring(0, url.length() - 1) : url);
         this.token = token;
     }
@@ -50,7 +56,8 @@ public final class AdminClient {
         return Optional.of(new AdminClient(url, token.accessToken()));
     }
 
-    private static String readTokenFile(Path tokenFile) throws IOException {
+    /** The token of a client-side token file: its first line that is no comment, less a server-side {@code name:}. */
+    public static String readTokenFile(Path tokenFile) throws IOException {
         String line = Files.readAllLines(tokenFile, StandardCharsets.UTF_8).stream()
                 .map(String::strip)
                 .filter(l -> !l.isEmpty() && !l.startsWith("#"))
@@ -64,7 +71,7 @@ public final class AdminClient {
     public HttpResponse<String> send(String method, String path, String body) throws IOException, InterruptedException {
         HttpRequest request = HttpRequest.newBuilder(URI.create(base + path))
                 .timeout(Duration.ofSeconds(60))
-                .header("Authorization", "Bearer " + token)
+                .header("Authorization", "Bearer " + token.current())
                 .header("Content-Type", "application/json")
                 .method(
                         method,

@@ -107,6 +107,20 @@ class CanaryCommandTest {
     }
 
     @Test
+    void withoutAnAuditReader_isRefusedAtStart_sayingWhatToSet() throws Exception {
+        Path routesFile = Files.writeString(dir.resolve("routes.yaml"), "routes:\n" + route("a", "/protected"));
+        Path cfg = Files.writeString(
+                dir.resolve("no-reader.yaml"),
+                "canary:\n  routes_file: " + routesFile + "\n  audit_url: http://127.0.0.1:" + admin.port() + "\n");
+        CliRun run = CliRun.of("canary", "--once", "--config", cfg.toString());
+
+        assertThat(run.exit()).isNotZero();
+        assertThat(run.err())
+                .contains("canary.audit_client_id and canary.audit_client_secret_file (with canary.token_endpoint)")
+                .contains("canary.audit_token_file");
+    }
+
+    @Test
     void once_unprotectedRoute_exits3_namingTheRoute() throws Exception {
         CliRun run = CliRun.of(
                 "canary",

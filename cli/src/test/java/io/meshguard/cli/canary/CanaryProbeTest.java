@@ -37,7 +37,7 @@ class CanaryProbeTest {
                 throw new java.net.ConnectException("refused");
             },
             Optional.empty(),
-            Optional.of("canary-token"),
+            Optional.of(() -> "canary-token"),
             403,
             Duration.ofMinutes(1),
             (traceId, since) -> List.of(),
@@ -51,7 +51,7 @@ class CanaryProbeTest {
                 List.of(ACCOUNTS),
                 request -> answer,
                 Optional.empty(),
-                Optional.of("canary-token"),
+                Optional.of(() -> "canary-token"),
                 403,
                 Duration.ofMinutes(1),
                 (traceId, since) -> rows,
@@ -124,7 +124,7 @@ class CanaryProbeTest {
                 List.of(ACCOUNTS),
                 request -> answer(401, "{\"reason\":\"token_expired\"}"),
                 Optional.empty(),
-                Optional.of("canary-token"),
+                Optional.of(() -> "canary-token"),
                 403,
                 Duration.ofMinutes(1),
                 (traceId, since) -> {
@@ -149,7 +149,7 @@ class CanaryProbeTest {
                     return answer(401, "{\"reason\":\"token_expired\"}");
                 },
                 Optional.empty(),
-                Optional.of("canary-token"),
+                Optional.of(() -> "canary-token"),
                 403,
                 Duration.ofMinutes(1),
                 (traceId, since) -> {

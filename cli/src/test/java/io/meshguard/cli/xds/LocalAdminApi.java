@@ -19,11 +19,16 @@ import javax.sql.DataSource;
 public record LocalAdminApi(XdsController xds, StatusHttpServer http) implements AutoCloseable {
     /** Starts both; {@code name} names the HTTP server in its metrics and logs. */
     public static LocalAdminApi start(String name, DataSource db, Path tokenFile) throws Exception {
+        return start(name, db, AdminGate.local(new BearerTokens(Optional.of(tokenFile)), "xds.admin.token_file"));
+    }
+
+    /** Starts both, admitting callers through {@code gate} (an identity provider's tokens and role bindings). */
+    public static LocalAdminApi start(String name, DataSource db, AdminGate gate) throws Exception {
         PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
         XdsController xds =
                 XdsController.create(XdsSettings.onLoopback("test", Optional.empty()), db, registry, c -> {});
         StatusHttpServer http = new StatusHttpServer(name, HttpServerSettings.onPort(0), registry);
-        xds.mountAdminApi(http, AdminGate.local(new BearerTokens(Optional.of(tokenFile)), "xds.admin.token_file"));
+        xds.mountAdminApi(http, gate);
         xds.start();
         http.start();
         return new LocalAdminApi(xds, http);

@@ -411,6 +411,8 @@ public final class AdminApi implements HttpHandler {
                         MAX_BODY_BYTES)
                 .withOpenDocument(openApi)
                 .refusing(RevisionActions.Refused.class, WithProblems::new)
+                // what the store refuses is a conflict; the database being away never gets here: the request loop
+                // answers that 503 with Retry-After before any row (io.meshguard.db.DatabaseOutage)
                 .refusing(StoreException.class, ErrorKind.CONFLICT);
         this.audit = audit;
         this.actions = new RevisionActions(revisions, publisher, fourEyes, products, audit);

@@ -147,7 +147,10 @@ public enum ProblemCode {
     // the catalogue answers it (409) and cannot see this enum, so the code string is the catalogue's
     APPLICATION_NAME_TAKEN(
             io.meshguard.catalog.CatalogRefusal.APPLICATION_NAME_TAKEN,
-            "another application of the tenant has that name");
+            "another application of the tenant has that name"),
+
+    // every admin API answers it (503) from the request loop, which cannot see this enum
+    DATABASE_UNAVAILABLE(io.meshguard.db.DatabaseOutage.PROBLEM_CODE, "the database cannot be reached; retry later");
 
     private final String code;
     private final String title;
