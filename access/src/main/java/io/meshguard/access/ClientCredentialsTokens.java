@@ -14,6 +14,7 @@ import java.util.Objects;
 import java.util.Optional;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Supplier;
+import javax.net.ssl.SSLContext;
 
 /**
  * The access tokens of one confidential client by the OAuth 2.0 client-credentials grant (RFC 6749 §4.4,
@@ -59,14 +60,26 @@ public final class ClientCredentialsTokens implements BearerTokenSource {
             Duration renewBefore,
             Duration timeout,
             Clock clock) {
+        this(tokenEndpoint, clientId, secret, renewBefore, timeout, clock, Optional.empty());
+    }
+
+    /** As above, trusting {@code tls}'s CAs for an {@code https} token endpoint (empty: the JDK trust store). */
+    public ClientCredentialsTokens(
+            URI tokenEndpoint,
+            String clientId,
+            Supplier<Optional<String>> secret,
+            Duration renewBefore,
+            Duration timeout,
+            Clock clock,
+            Optional<SSLContext> tls) {
         this.client = new Client(tokenEndpoint, clientId, Objects.requireNonNull(secret, "secret"));
         this.renewBefore = Objects.requireNonNull(renewBefore, "renewBefore");
         this.clock = Objects.requireNonNull(clock, "clock");
         this.timeout = timeout;
-        this.http = HttpClient.newBuilder()
-                .connectTimeout(timeout)
-                .followRedirects(HttpClient.Redirect.NEVER)
-                .build();
+        HttpClient.Builder http =
+                HttpClient.newBuilder().connectTimeout(timeout).followRedirects(HttpClient.Redirect.NEVER);
+        tls.ifPresent(http::sslContext);
+        this.http = http.build();
     }
 
     /** Keycloak's token endpoint of the realm whose issuer is {@code issuer}. */

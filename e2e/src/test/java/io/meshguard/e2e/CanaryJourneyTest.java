@@ -70,7 +70,7 @@ class CanaryJourneyTest {
 
     /** The gateway's host goes to the emulated gateway; any other address over real HTTP. */
     private static CanaryTransport throughTheGateway() {
-        HttpCanaryTransport http = new HttpCanaryTransport(Duration.ofSeconds(10));
+        HttpCanaryTransport http = new HttpCanaryTransport(Duration.ofSeconds(10), Optional.empty());
         return request -> {
             if (!DemoGateway.HOST.equals(request.url().getHost())) {
                 return http.send(request);

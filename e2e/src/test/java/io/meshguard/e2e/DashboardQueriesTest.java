@@ -236,7 +236,7 @@ class DashboardQueriesTest {
                         "GET",
                         List.of(CanaryKind.EXPIRED_TOKEN, CanaryKind.TEST_CARD),
                         Map.of())),
-                new HttpCanaryTransport(Duration.ofSeconds(2)),
+                new HttpCanaryTransport(Duration.ofSeconds(2), Optional.empty()),
                 Optional.empty(),
                 Optional.of(() -> "canary-credential"),
                 403,

@@ -9,6 +9,7 @@ import io.meshguard.runtime.config.Config;
 import io.meshguard.runtime.config.ConfigLoader;
 import io.meshguard.runtime.config.ConfigSchema;
 import io.meshguard.runtime.http.HttpServerSettings;
+import io.meshguard.runtime.http.IdpTrust;
 import io.meshguard.runtime.http.StatusHttpServer;
 import io.meshguard.runtime.lifecycle.ComponentStack;
 import io.meshguard.runtime.metrics.ProcessMetrics;
@@ -19,6 +20,7 @@ import java.time.Clock;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.Callable;
+import javax.net.ssl.SSLContext;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
@@ -71,16 +73,19 @@ public final class CanaryCommand implements Callable<Integer>, ServerCommand {
         Config cfg = ConfigLoader.load(schema(), Optional.ofNullable(config), System.getenv());
         CanarySettings settings = CanarySettings.configGroup().read(cfg);
         List<CanaryRoute> routes = CanaryRoute.read(settings.routesFile());
+        // the routes, the token endpoint and the admin API alike: a bank's CA is trusted by all three or by none
+        Optional<SSLContext> tls = IdpTrust.context(CanarySettings.TLS_CA_FILE.name(), settings.tlsCaFile());
         try (ProcessMetrics metrics = ProcessMetrics.create();
                 ComponentStack stack = new ComponentStack()) {
             CanaryProbe probe = new CanaryProbe(
                     routes,
-                    new HttpCanaryTransport(settings.timeout()),
+                    new HttpCanaryTransport(settings.timeout(), tls),
                     settings.expiredToken(),
-                    settings.credential().map(t -> tokens(t, settings)),
+                    settings.credential().map(t -> tokens(t, settings, tls)),
                     settings.blockStatus(),
                     settings.interval(),
-                    new AuditApiEvidence(new AdminClient(settings.auditUrl(), tokens(settings.auditToken(), settings))),
+                    new AuditApiEvidence(
+                            new AdminClient(settings.auditUrl(), tokens(settings.auditToken(), settings, tls), tls)),
                     settings.evidenceWait(),
                     Clock.systemUTC(),
                     metrics.forServer("canary"));
@@ -104,7 +109,8 @@ public final class CanaryCommand implements Callable<Integer>, ServerCommand {
      * Where a token comes from at each use: a file re-read when it changes, or a client that signs in and renews its
      * token before it expires (its secret file re-read when it changes too).
      */
-    static BearerTokenSource tokens(CanarySettings.TokenSetting setting, CanarySettings settings) {
+    static BearerTokenSource tokens(
+            CanarySettings.TokenSetting setting, CanarySettings settings, Optional<SSLContext> tls) {
         SecretFiles files = new SecretFiles(System::nanoTime);
         return switch (setting) {
             case CanarySettings.TokenFile(Path file) -> () -> AdminClient.readTokenFile(file);
@@ -115,7 +121,8 @@ public final class CanaryCommand implements Callable<Integer>, ServerCommand {
                         () -> files.read(secretFile),
                         settings.renewBefore(),
                         settings.timeout(),
-                        Clock.systemUTC());
+                        Clock.systemUTC(),
+                        tls);
         };
     }
 

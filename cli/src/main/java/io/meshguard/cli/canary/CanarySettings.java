@@ -21,6 +21,8 @@ import java.util.Optional;
  * @param auditToken how the canary gets the bearer token that reads them ({@code audit:read}, system scope)
  * @param evidenceWait how long a canary waits for its audit rows
  * @param renewBefore how long before a signed-in token's expiry the canary signs in again
+ * @param tlsCaFile the CAs the canary trusts instead of the JDK's: a bank's gateway, identity provider and admin
+ *     origin present certificates of its own CA
  */
 public record CanarySettings(
         Path routesFile,
@@ -32,7 +34,8 @@ public record CanarySettings(
         String auditUrl,
         TokenSetting auditToken,
         Duration evidenceWait,
-        Duration renewBefore) {
+        Duration renewBefore,
+        Optional<Path> tlsCaFile) {
 
     /** Where a token comes from: a file holding one (re-read when it changes), or a client that signs in. */
     public sealed interface TokenSetting {}
@@ -120,6 +123,12 @@ public record CanarySettings(
             "How long a canary waits for its audit rows (the servers write them in batches); none by then: the"
                     + " canary got through.");
 
+    public static final ConfigKey<Optional<Path>> TLS_CA_FILE = ConfigKey.optionalPath(
+            "canary.tls_ca_file",
+            "PEM file of the CAs the canary trusts for the probed routes, the token endpoint and the admin API (the"
+                    + " optional Secret meshguard-idp-ca, as the servers read it): set, only its CAs are trusted, so it"
+                    + " holds every CA those present; unset or absent, the JDK trust store.");
+
     public static ConfigGroup<CanarySettings> configGroup() {
         return new ConfigGroup<>() {
             @Override
@@ -139,7 +148,8 @@ public record CanarySettings(
                         AUDIT_CLIENT_ID,
                         AUDIT_CLIENT_SECRET_FILE,
                         RENEW_BEFORE,
-                        EVIDENCE_WAIT);
+                        EVIDENCE_WAIT,
+                        TLS_CA_FILE);
             }
 
             @Override
@@ -168,7 +178,8 @@ public record CanarySettings(
                                         + "): required, the client whose tokens read the audit log (or "
                                         + AUDIT_TOKEN_FILE.name() + " for a static token)")),
                         config.get(EVIDENCE_WAIT),
-                        config.get(RENEW_BEFORE));
+                        config.get(RENEW_BEFORE),
+                        config.get(TLS_CA_FILE));
             }
         };
     }

@@ -6,19 +6,22 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.Optional;
+import javax.net.ssl.SSLContext;
 
 /** Canaries over HTTP(S) with the JDK's client, as any client of the route would reach it. */
 public final class HttpCanaryTransport implements CanaryTransport {
     private final HttpClient client;
     private final Duration timeout;
 
-    public HttpCanaryTransport(Duration timeout) {
+    /** @param tls the CAs trusted for HTTPS routes; empty: the JDK trust store */
+    public HttpCanaryTransport(Duration timeout, Optional<SSLContext> tls) {
         this.timeout = timeout;
         // never follow a redirect: a 3xx means the request was answered by something other than the denial
-        this.client = HttpClient.newBuilder()
-                .connectTimeout(timeout)
-                .followRedirects(HttpClient.Redirect.NEVER)
-                .build();
+        HttpClient.Builder client =
+                HttpClient.newBuilder().connectTimeout(timeout).followRedirects(HttpClient.Redirect.NEVER);
+        tls.ifPresent(client::sslContext);
+        this.client = client.build();
     }
 
     @Override

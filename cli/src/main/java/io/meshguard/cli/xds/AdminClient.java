@@ -16,13 +16,13 @@ import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.Optional;
+import javax.net.ssl.SSLContext;
 
 /** Calls a running controller's admin API with a bearer token: from a file, or the one {@code meshguard login} keeps. */
 public final class AdminClient {
     private final URI base;
     private final BearerTokenSource token;
-    private final HttpClient http =
-            HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+    private final HttpClient http;
 
     public AdminClient(String url, Path tokenFile) throws IOException {
         this(url, readTokenFile(tokenFile));
@@ -35,8 +35,16 @@ public final class AdminClient {
 
     /** With the token {@code token} gives at each call (a long-running client whose tokens expire). */
     public AdminClient(String url, BearerTokenSource token) {
+        this(url, token, Optional.empty());
+    }
+
+    /** @param tls the CAs trusted for an {@code https} admin origin; empty: the JDK trust store */
+    public AdminClient(String url, BearerTokenSource token, Optional<SSLContext> tls) {
         this.base = URI.create(url.endsWith("/") ? url.substring(0, url.length() - 1) : url);
         this.token = token;
+        HttpClient.Builder http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5));
+        tls.ifPresent(http::sslContext);
+        this.http = http.build();
     }
 
     /**

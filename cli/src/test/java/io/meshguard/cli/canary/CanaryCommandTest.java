@@ -3,16 +3,23 @@ package io.meshguard.cli.canary;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.sun.net.httpserver.HttpServer;
+import com.sun.net.httpserver.HttpsConfigurator;
+import com.sun.net.httpserver.HttpsServer;
 import io.meshguard.cli.CliRun;
 import io.meshguard.cli.xds.LocalAdminApi;
 import io.meshguard.testing.IntegrationTest;
+import io.meshguard.testing.OpensslCa;
 import io.meshguard.testing.PostgresExtension;
+import java.io.InputStream;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.security.KeyStore;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
+import javax.net.ssl.KeyManagerFactory;
+import javax.net.ssl.SSLContext;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -146,18 +153,64 @@ class CanaryCommandTest {
         assertThat(run.out()).contains("unreachable", "gone");
     }
 
+    @Test
+    void once_httpsRouteOfTheBanksOwnCa_reachedWithTlsCaFile_unreachableWithout() throws Exception {
+        OpensslCa ca = OpensslCa.in(dir.resolve("ca"), "/CN=Bank CA");
+        Path keys = ca.pkcs12(ca.issue("localhost", "gateway"), dir.resolve("gateway.p12"), "changeit");
+        HttpsServer gateway = HttpsServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
+        gateway.setHttpsConfigurator(new HttpsConfigurator(serverTls(keys)));
+        gateway.createContext("/protected", exchange -> reply(exchange, 401, "{\"status\":401}"));
+        gateway.start();
+        try {
+            String routes = "  - {name: edge, url: 'https://localhost:"
+                    + gateway.getAddress().getPort() + "/protected', kinds: [expired_token]}\n";
+            CliRun without =
+                    CliRun.of("canary", "--once", "--config", config(routes).toString());
+            CliRun with = CliRun.of(
+                    "canary",
+                    "--once",
+                    "--config",
+                    config(routes, "  tls_ca_file: " + ca.certificate() + "\n").toString());
+
+            // the JDK does not know the bank's CA: no answer at all, so nothing is proven either way
+            assertThat(without.exit()).as(without.out() + without.err()).isEqualTo(CanaryCommand.EXIT_UNREACHABLE);
+            assertThat(without.out()).containsPattern("unreachable +expired_token +edge");
+            // with it the route answers; the app's own 401 wrote no Check row, so the canary got through
+            assertThat(with.exit()).as(with.out() + with.err()).isEqualTo(CanaryCommand.EXIT_GOT_THROUGH);
+            assertThat(with.out()).containsPattern("got_through +expired_token +edge +HTTP 401");
+        } finally {
+            gateway.stop(0);
+        }
+    }
+
+    private static SSLContext serverTls(Path pkcs12) throws Exception {
+        KeyStore store = KeyStore.getInstance("PKCS12");
+        try (InputStream in = Files.newInputStream(pkcs12)) {
+            store.load(in, "changeit".toCharArray());
+        }
+        KeyManagerFactory keys = KeyManagerFactory.getInstance(KeyManagerFactory.getDefaultAlgorithm());
+        keys.init(store, "changeit".toCharArray());
+        SSLContext tls = SSLContext.getInstance("TLS");
+        tls.init(keys.getKeyManagers(), null, null);
+        return tls;
+    }
+
     private String route(String name, String path) {
         return "  - {name: " + name + ", url: 'http://127.0.0.1:"
                 + server.getAddress().getPort() + path + "', kinds: [expired_token], headers: {x-tenant-id: canary}}\n";
     }
 
     private Path config(String routes) throws Exception {
+        return config(routes, "");
+    }
+
+    private Path config(String routes, String more) throws Exception {
         Path routesFile = Files.writeString(dir.resolve("routes.yaml"), "routes:\n" + routes);
         Path token = Files.writeString(dir.resolve("audit-token"), AUDITOR_TOKEN + "\n");
         return Files.writeString(
                 dir.resolve("canary.yaml"),
                 "canary:\n  routes_file: " + routesFile + "\n  timeout: 5s\n  audit_url: http://127.0.0.1:"
-                        + admin.port() + "\n  audit_token_file: " + token + "\n  evidence_wait: 2s\n");
+                        + admin.port() + "\n  audit_token_file: " + token + "\n  evidence_wait: 2s\n" + more);
     }
 
     private static void reply(com.sun.net.httpserver.HttpExchange exchange, int status, String body)

@@ -155,7 +155,7 @@ class CanarySignInTest {
                 .read(io.meshguard.runtime.config.ConfigLoader.load(
                         CanaryCommand.schema(), Optional.of(cfg), Map.of()));
         List<String> tokensSent = new ArrayList<>();
-        BearerTokenSource signedIn = CanaryCommand.tokens(settings.auditToken(), settings);
+        BearerTokenSource signedIn = CanaryCommand.tokens(settings.auditToken(), settings, Optional.empty());
         BearerTokenSource recorded = () -> {
             String t = signedIn.current();
             tokensSent.add(t);
@@ -164,7 +164,7 @@ class CanarySignInTest {
         SimpleMeterRegistry meters = new SimpleMeterRegistry();
         CanaryProbe probe = new CanaryProbe(
                 List.of(route()),
-                new HttpCanaryTransport(Duration.ofSeconds(5)),
+                new HttpCanaryTransport(Duration.ofSeconds(5), Optional.empty()),
                 Optional.empty(),
                 Optional.empty(),
                 403,
