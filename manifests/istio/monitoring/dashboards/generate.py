@@ -3,12 +3,12 @@
 
     python3 manifests/istio/monitoring/dashboards/generate.py           # rewrite the JSON files
     python3 manifests/istio/monitoring/dashboards/generate.py --check   # exit 1 if a JSON file is not up to date
-    python3 manifests/istio/monitoring/dashboards/generate.py --guide   # the operator guide's lines (section 6a)
+    python3 manifests/istio/monitoring/dashboards/generate.py --guide   # the operator guide's lines (its "Dashboards" section)
 
 A panel is one call: ts("title", "the question it answers", q("PromQL", "legend"), ...). Add it to a dashboard's
 list, run the script, commit the JSON. manifests/istio/monitoring/kustomization.yaml turns each JSON file into a
 ConfigMap the Grafana sidecar loads; the e2e test DashboardQueriesTest checks every expression against /metrics of a
-running stack, and docs/operator-guide.md (section 6a) names every dashboard and panel (deploy-tests check that).
+running stack, and docs/operator-guide.md ("Dashboards") names every dashboard and panel (deploy-tests check that).
 Python 3 standard library only.
 """
 import json
@@ -314,7 +314,7 @@ def render():
 
 
 def guide():
-    """The operator guide's lines for every dashboard and panel (docs/operator-guide.md, section 6a)."""
+    """The operator guide's lines for every dashboard and panel (docs/operator-guide.md, "Dashboards")."""
     lines = []
     for uid, title, question, panels in DASHBOARDS:
         lines.append(f"**{title}** (`{uid}.json`): {question}")

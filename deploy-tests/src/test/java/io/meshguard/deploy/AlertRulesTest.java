@@ -24,7 +24,8 @@ class AlertRulesTest {
 
     static List<Alert> guideAlerts() throws Exception {
         String guide = Files.readString(RepoPaths.root().resolve("docs/operator-guide.md"));
-        String section = guide.substring(guide.indexOf("## 6. Alerts"), guide.indexOf("## 7. "));
+        String section =
+                guide.substring(guide.indexOf("## Respond to an alert"), guide.indexOf("### When a part fails"));
         List<Alert> alerts = new ArrayList<>();
         for (String line : section.lines().toList()) {
             if (!line.startsWith("| ") || line.startsWith("| alert ")) {
@@ -146,7 +147,7 @@ class AlertRulesTest {
                         alertname: CoverageRequestUnchecked
                         exp_alerts:
                           - exp_labels: {severity: page}
-                            exp_annotations: {runbook: 'docs/operator-guide.md#6-alerts'}
+                            exp_annotations: {runbook: 'docs/operator-guide.md#respond-to-an-alert'}
                       - eval_time: 3m
                         alertname: CanaryGotThrough
                         exp_alerts: []
@@ -154,7 +155,7 @@ class AlertRulesTest {
                         alertname: CanaryGotThrough
                         exp_alerts:
                           - exp_labels: {severity: page, route: accounts, kind: expired_token}
-                            exp_annotations: {runbook: 'docs/operator-guide.md#6-alerts'}
+                            exp_annotations: {runbook: 'docs/operator-guide.md#respond-to-an-alert'}
                       - eval_time: 15m
                         alertname: CanaryDown
                         exp_alerts: []
@@ -162,7 +163,7 @@ class AlertRulesTest {
                         alertname: CanaryDown
                         exp_alerts:
                           - exp_labels: {severity: ticket, route: cards, kind: test_card}
-                            exp_annotations: {runbook: 'docs/operator-guide.md#6-alerts'}
+                            exp_annotations: {runbook: 'docs/operator-guide.md#respond-to-an-alert'}
                 """.formatted(PLAIN_RULES.toAbsolutePath(), count.replace("'", "''")));
         Process test = new ProcessBuilder(promtool.get().toString(), "test", "rules", tests.toString())
                 .redirectErrorStream(true)

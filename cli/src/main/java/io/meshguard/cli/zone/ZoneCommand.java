@@ -33,7 +33,7 @@ import picocli.CommandLine.Option;
         name = "zone",
         mixinStandardHelpOptions = true,
         description = "Run the xDS controller in zone mode: serve this cluster, follow central (docs/operator-guide.md"
-                + " \"Zones\").")
+                + " \"Run zones\").")
 public final class ZoneCommand implements Callable<Integer>, io.meshguard.cli.common.ServerCommand {
     @Option(
             names = "--config",

@@ -32,7 +32,7 @@ class ServerAuditTest {
 
             assertThat(sink).isPresent();
             assertThat(stack.readinessChecks()).extracting(ReadinessCheck::name).containsExactly("decision-log");
-            // the names the operator guide (section 7b) and the DecisionLogDropping alert use
+            // the names the operator guide ("Decision log on standard output") and the DecisionLogDropping alert use
             assertThat(metrics.scrape())
                     .contains(
                             "meshguard_decision_log_events_written_total{server=\"audit\"}",
