@@ -52,18 +52,8 @@ public final class ClientCredentialsTokens implements BearerTokenSource {
      * @param tokenEndpoint the realm's token endpoint ({@code token_endpoint} of its discovery document)
      * @param secret the client's secret as read now; empty when its file is missing or empty
      * @param renewBefore how long before the token's expiry it is replaced
+     * @param tls the CAs trusted for an {@code https} token endpoint; empty: the JDK trust store
      */
-    public ClientCredentialsTokens(
-            URI tokenEndpoint,
-            String clientId,
-            Supplier<Optional<String>> secret,
-            Duration renewBefore,
-            Duration timeout,
-            Clock clock) {
-        this(tokenEndpoint, clientId, secret, renewBefore, timeout, clock, Optional.empty());
-    }
-
-    /** As above, trusting {@code tls}'s CAs for an {@code https} token endpoint (empty: the JDK trust store). */
     public ClientCredentialsTokens(
             URI tokenEndpoint,
             String clientId,

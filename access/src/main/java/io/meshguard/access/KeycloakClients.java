@@ -180,7 +180,8 @@ public final class KeycloakClients {
                             () -> Optional.of(provisionerSecret),
                             Duration.ZERO,
                             Duration.ofSeconds(10),
-                            Clock.systemUTC())
+                            Clock.systemUTC(),
+                            Optional.empty())
                     .current();
         } catch (IOException e) {
             throw new ProvisioningFailed("Keycloak at " + baseUrl + ": cannot sign in as the provisioning client "

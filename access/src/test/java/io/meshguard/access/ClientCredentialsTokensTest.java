@@ -36,7 +36,13 @@ class ClientCredentialsTokensTest {
 
     private ClientCredentialsTokens tokens(URI endpoint) {
         return new ClientCredentialsTokens(
-                endpoint, "meshguard-automation", secret::get, RENEW_BEFORE, Duration.ofSeconds(10), clock);
+                endpoint,
+                "meshguard-automation",
+                secret::get,
+                RENEW_BEFORE,
+                Duration.ofSeconds(10),
+                clock,
+                Optional.empty());
     }
 
     private ClientCredentialsTokens tokens() {

@@ -29,7 +29,8 @@ public record CustomerTokens(URI tokenEndpoint) {
                         () -> Optional.of(secret),
                         Duration.ZERO,
                         Duration.ofSeconds(10),
-                        Clock.systemUTC())
+                        Clock.systemUTC(),
+                        Optional.empty())
                 .current();
     }
 }
