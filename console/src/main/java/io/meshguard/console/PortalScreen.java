@@ -3,7 +3,6 @@ package io.meshguard.console;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.meshguard.access.AdminGate;
 import io.meshguard.access.Scope;
-import io.meshguard.runtime.http.AdminJson;
 import io.meshguard.catalog.CatalogRefusal;
 import io.meshguard.catalog.CatalogStore;
 import io.meshguard.catalog.CatalogStore.Side;
@@ -26,6 +25,7 @@ import io.meshguard.catalogmodel.PublishState;
 import io.meshguard.catalogmodel.Subscription;
 import io.meshguard.catalogmodel.SubscriptionUsage;
 import io.meshguard.db.TenantScope;
+import io.meshguard.runtime.http.AdminJson;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
@@ -95,7 +95,9 @@ public final class PortalScreen {
                                     x.approval() == Plan.Approval.AUTO ? "automatic" : "needs the provider's approval",
                                     limits(x.limits())))
                             .toList(),
-                    live.stream().map(x -> api(catalogue.apis().sold(read, x.id()))).toList()));
+                    live.stream()
+                            .map(x -> api(catalogue.apis().sold(read, x.id())))
+                            .toList()));
         }
         List<Application> apps =
                 may(req, "application:read") ? store.applications(scope(req, "application:read")) : List.of();

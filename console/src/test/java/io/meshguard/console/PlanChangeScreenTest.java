@@ -54,8 +54,7 @@ class PlanChangeScreenTest {
                         ConnectionSource.of(PG.dataSource()),
                         new SimpleMeterRegistry())) {
             AdminGate gate = GoldPlanScene.gate(issuer, GoldPlanScene.bindings(", plan:read, audit:read"), events);
-            TokenSignedBrowser.serveCatalogueConsole(
-                    xds, http, gate, PG.dataSource(), events, xds.planChangeReplay());
+            TokenSignedBrowser.serveCatalogueConsole(xds, http, gate, PG.dataSource(), events, xds.planChangeReplay());
             GoldPlanScene.Admin main = new GoldPlanScene.Admin(issuer, http.port());
             String subscription = GoldPlanScene.goldSubscriber(PG, main);
             GoldPlanScene.recordEightCalls(PG, audit, subscription);

@@ -42,8 +42,7 @@ class PortalApiScreenTest {
                 XdsController xds = XdsController.create(LoopbackSettings.of(), PG.dataSource(), registry, c -> {});
                 StatusHttpServer http = new StatusHttpServer("portal-api", HttpServerSettings.onPort(0), registry)) {
             AdminGate gate = GoldPlanScene.gate(issuer, GoldPlanScene.bindings(""), events);
-            TokenSignedBrowser.serveCatalogueConsole(
-                    xds, http, gate, PG.dataSource(), events, PlanChangeReplay.NONE);
+            TokenSignedBrowser.serveCatalogueConsole(xds, http, gate, PG.dataSource(), events, PlanChangeReplay.NONE);
             GoldPlanScene.Admin admin = new GoldPlanScene.Admin(issuer, http.port());
             GoldPlanScene.goldSubscriber(PG, admin);
             TokenSignedBrowser cora = new TokenSignedBrowser(http.port(), admin.token("cora"));
@@ -70,9 +69,10 @@ class PortalApiScreenTest {
             HttpResponse<String> document = cora.get("/console/portal/openapi/payments-dev-local");
             assertThat(document.headers().firstValue("content-type")).hasValue("application/json");
             JsonNode doc = ConfigJson.mapper().readTree(document.body());
-            assertThat(doc.path("paths").path("/payments/v1/charges").has("post")).isTrue();
-            HttpResponse<String> sameOverTheApi = admin.call(
-                    "cora", "GET", "/v1/customer/product-publishes/payments-dev-local/openapi.json", null);
+            assertThat(doc.path("paths").path("/payments/v1/charges").has("post"))
+                    .isTrue();
+            HttpResponse<String> sameOverTheApi =
+                    admin.call("cora", "GET", "/v1/customer/product-publishes/payments-dev-local/openapi.json", null);
             assertThat(ConfigJson.mapper().readTree(sameOverTheApi.body())).isEqualTo(doc);
 
             assertThat(cora.open("/console/portal/openapi/no-such-publish").statusCode())

@@ -155,8 +155,7 @@ public final class ProductApis {
 
     private List<ServedOperation> served(ServedProduct publish) {
         return gateway.servedOperations(publish).stream()
-                .sorted(java.util.Comparator.comparing(ServedOperation::path)
-                        .thenComparing(ServedOperation::method))
+                .sorted(java.util.Comparator.comparing(ServedOperation::path).thenComparing(ServedOperation::method))
                 .toList();
     }
 
@@ -167,9 +166,11 @@ public final class ProductApis {
         ObjectNode info = doc.putObject("info")
                 .put("title", product.name())
                 .put("version", product.version())
-                .put("description", product.description().orElse(product.name()) + "\n\nCredential: "
-                        + sold.credential() + ".");
-        info.put("x-meshguard-product", product.id()).put("x-meshguard-publish", sold.publish().id());
+                .put(
+                        "description",
+                        product.description().orElse(product.name()) + "\n\nCredential: " + sold.credential() + ".");
+        info.put("x-meshguard-product", product.id())
+                .put("x-meshguard-publish", sold.publish().id());
         product.docsUrl().ifPresent(u -> doc.putObject("externalDocs").put("url", u));
         doc.putArray("servers")
                 .addObject()
@@ -255,8 +256,10 @@ public final class ProductApis {
                 responses.putObject("401").put("description", "No credential, or one that is not valid.");
                 responses
                         .putObject("403")
-                        .put("description", "No live subscription of your application, or a header naming another"
-                                + " tenant than your credential's.");
+                        .put(
+                                "description",
+                                "No live subscription of your application, or a header naming another"
+                                        + " tenant than your credential's.");
             }
             responses.putObject("429").put("description", "A limit of your plan is reached.");
             o.set("x-meshguard-limits", operationLimits(sold.plans(), op.operation()));

@@ -42,8 +42,8 @@ class TenantFromCredentialTest {
     static void start() throws Exception {
         SimpleMeterRegistry registry = new SimpleMeterRegistry();
         pipeline = TestPipeline.build(registry, p -> {
-            p.keys = Map.of(
-                    "test-idp", TestKeys.publicSet(List.of(RS1)), "plain-idp", TestKeys.publicSet(List.of(RS1)));
+            p.keys =
+                    Map.of("test-idp", TestKeys.publicSet(List.of(RS1)), "plain-idp", TestKeys.publicSet(List.of(RS1)));
             p.apiKeys = Optional.of(new ApiKeyAuthenticator(KEYS, Clock.systemUTC(), Duration.ZERO));
         });
         // an open route that is not exempt from the contract: the header is its only name of the tenant
@@ -71,7 +71,8 @@ class TenantFromCredentialTest {
     }
 
     private static String token(String tenant) {
-        return "Bearer " + RS1.sign(Fixtures.claims("alice", tenant, List.of("user")).build());
+        return "Bearer "
+                + RS1.sign(Fixtures.claims("alice", tenant, List.of("user")).build());
     }
 
     @Test

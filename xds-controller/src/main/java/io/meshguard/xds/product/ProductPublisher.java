@@ -171,7 +171,8 @@ public final class ProductPublisher implements GatewayServing {
             }
             String path = api.get().basePath() + "/" + r.version() + op.get().path();
             boolean deprecated = version.get().status() == Api.Status.DEPRECATED;
-            for (String method : r.match().methods().isEmpty() ? ANY_METHOD : r.match().methods()) {
+            for (String method :
+                    r.match().methods().isEmpty() ? ANY_METHOD : r.match().methods()) {
                 out.add(new ServedOperation(op.get().id(), method, path, r.version(), deprecated));
             }
         }

@@ -3,15 +3,11 @@ package io.meshguard.xds.product;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import io.meshguard.access.LoggedAdminEvents;
-import io.meshguard.catalog.CatalogStore;
-import io.meshguard.catalog.api.CatalogApi;
 import io.meshguard.testing.IntegrationTest;
 import io.meshguard.testing.PostgresExtension;
 import io.meshguard.xds.admin.TenantAdminPlane;
 import io.meshguard.xds.model.ConfigJson;
 import java.net.http.HttpResponse;
-import java.time.Clock;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -65,19 +61,7 @@ class ProductOpenApiTest {
 
     @BeforeAll
     static void start() throws Exception {
-        plane = TenantAdminPlane.start(
-                PG.dataSource(),
-                BINDINGS,
-                GROUPS,
-                (http, p) -> http.addHandler(
-                        CatalogApi.PREFIX,
-                        new CatalogApi(
-                                new CatalogStore(PG.dataSource()),
-                                p.gate(),
-                                new LoggedAdminEvents(),
-                                Clock.systemUTC(),
-                                "example.test",
-                                p.xds().productServing())));
+        plane = ProductPublishTest.withCatalogue(PG, BINDINGS, GROUPS);
         PG.dsl().execute("insert into tenant (id) values ('acme'), ('globex'), ('initech') on conflict do nothing");
         for (String group : List.of("dev", "prod")) {
             ok("root", "PUT", "/groups/" + group, """
@@ -131,11 +115,9 @@ class ProductOpenApiTest {
 
     static void api(String tenant, String name, String basePath, String versions) throws Exception {
         ok("root", "PUT", "/upstreams/" + name + "?tenant=" + tenant, """
-                {"name": "%s", "protocol": "http1", "endpoints": [{"address": "10.1.0.7", "port": 8080}]}"""
-                .formatted(name));
+                {"name": "%s", "protocol": "http1", "endpoints": [{"address": "10.1.0.7", "port": 8080}]}""".formatted(name));
         ok("root", "PUT", "/apis/" + name + "?tenant=" + tenant, """
-                {"name": "%s", "base_path": "%s", "default_version": "v1", "versions": %s}"""
-                .formatted(name, basePath, versions));
+                {"name": "%s", "base_path": "%s", "default_version": "v1", "versions": %s}""".formatted(name, basePath, versions));
     }
 
     static void route(String group, String api, String version, String prefix) throws Exception {
@@ -149,15 +131,13 @@ class ProductOpenApiTest {
     static void product(String provider, String id, String name, String visibility, String operations)
             throws Exception {
         ok(provider, "POST", "/v1/provider/products", """
-                {"id": "%s", "name": "%s", "visibility": "%s", "operations": %s}"""
-                .formatted(id, name, visibility, operations));
+                {"id": "%s", "name": "%s", "visibility": "%s", "operations": %s}""".formatted(id, name, visibility, operations));
         ok(provider, "POST", "/v1/provider/products/" + id + "/state", "{\"state\": \"published\"}");
     }
 
     static void publish(String provider, String product, String env, boolean serve) throws Exception {
         ok(provider, "POST", "/v1/provider/products/" + product + "/product-publishes", """
-                {"cluster": "local", "environment": "%s", "auth_mode": "apikey", "gateway_group": "%s"}"""
-                .formatted(env, env));
+                {"cluster": "local", "environment": "%s", "auth_mode": "apikey", "gateway_group": "%s"}""".formatted(env, env));
         if (serve) {
             ok(
                     provider,
@@ -192,7 +172,8 @@ class ProductOpenApiTest {
     @Test
     void openApi_ofAPublishedPublish_listsServedOperationsAtBasePathVersionAndPath_withItsCredentialAndLimits()
             throws Exception {
-        JsonNode doc = ConfigJson.mapper().readTree(document("cora", "payments-dev-local").body());
+        JsonNode doc = ConfigJson.mapper()
+                .readTree(document("cora", "payments-dev-local").body());
 
         assertThat(doc.path("openapi").asText()).isEqualTo("3.1.0");
         assertThat(doc.path("servers").get(0).path("url").asText())
@@ -206,7 +187,10 @@ class ProductOpenApiTest {
         JsonNode getCharge = doc.path("paths").path("/payments/v1/charges/{id}").path("get");
         assertThat(getCharge.path("parameters").findValuesAsText("name")).containsExactly("id");
         assertThat(getCharge.path("deprecated").asBoolean()).isTrue();
-        assertThat(doc.path("paths").path("/payments/v2/charges/{id}").path("get").has("deprecated"))
+        assertThat(doc.path("paths")
+                        .path("/payments/v2/charges/{id}")
+                        .path("get")
+                        .has("deprecated"))
                 .isFalse();
         assertThat(doc.path("paths")
                         .path("/payments/v1/charges")
@@ -215,18 +199,33 @@ class ProductOpenApiTest {
                         .asBoolean())
                 .isTrue();
         // the key names the tenant: no tenant header is asked for
-        assertThat(doc.path("components").path("securitySchemes").path("apiKey").path("name").asText())
+        assertThat(doc.path("components")
+                        .path("securitySchemes")
+                        .path("apiKey")
+                        .path("name")
+                        .asText())
                 .isEqualTo("x-api-key");
         assertThat(doc.toString()).doesNotContain("x-tenant-id");
         assertThat(doc.path("x-meshguard-limits").findValuesAsText("plan")).containsExactly("payments-gold");
-        assertThat(doc.path("x-meshguard-limits").get(0).path("limits").path("rates").get(0).path("requests").asLong())
+        assertThat(doc.path("x-meshguard-limits")
+                        .get(0)
+                        .path("limits")
+                        .path("rates")
+                        .get(0)
+                        .path("requests")
+                        .asLong())
                 .isEqualTo(10);
         JsonNode createLimits = doc.path("paths")
                 .path("/payments/v1/charges")
                 .path("post")
                 .path("x-meshguard-limits")
                 .get(0);
-        assertThat(createLimits.path("operation").path("rates").get(0).path("requests").asLong())
+        assertThat(createLimits
+                        .path("operation")
+                        .path("rates")
+                        .get(0)
+                        .path("requests")
+                        .asLong())
                 .isEqualTo(2);
     }
 
@@ -236,18 +235,21 @@ class ProductOpenApiTest {
         JsonNode draftApi = ok("root", "GET", "/apis/payments", null);
         assertThat(draftApi.toString()).contains("v3");
 
-        JsonNode doc = ConfigJson.mapper().readTree(document("cora", "payments-dev-local").body());
+        JsonNode doc = ConfigJson.mapper()
+                .readTree(document("cora", "payments-dev-local").body());
 
         assertThat(operations(doc)).noneMatch(op -> op.contains("/v3/"));
     }
 
     @Test
     void openApi_ofAnotherTenantsPublicProduct_isItsOwn_despiteTheCollidingName() throws Exception {
-        JsonNode doc = ConfigJson.mapper().readTree(document("ivan", "globex-pay-dev-local").body());
+        JsonNode doc = ConfigJson.mapper()
+                .readTree(document("ivan", "globex-pay-dev-local").body());
 
         assertThat(doc.path("info").path("title").asText()).isEqualTo("Payments");
         assertThat(operations(doc)).containsExactlyInAnyOrder("get /ledger/v1/entries");
-        JsonNode acme = ConfigJson.mapper().readTree(document("ivan", "payments-dev-local").body());
+        JsonNode acme = ConfigJson.mapper()
+                .readTree(document("ivan", "payments-dev-local").body());
         assertThat(operations(acme)).allMatch(op -> op.contains(" /payments/"));
     }
 
