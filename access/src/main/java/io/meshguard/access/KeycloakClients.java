@@ -113,6 +113,11 @@ public final class KeycloakClients {
         return new Created(clientId, secret(internalId(clientId), "GET"));
     }
 
+    /** Where a client created here gets its access tokens (the realm's OpenID Connect token endpoint). */
+    public String tokenEndpoint() {
+        return baseUrl + "/realms/" + realm + "/protocol/openid-connect/token";
+    }
+
     /** Replaces the client's secret; the old one stops working at once (Keycloak keeps no overlap for secrets). */
     public Created regenerateSecret(String clientId) {
         return new Created(clientId, secret(internalId(clientId), "POST"));

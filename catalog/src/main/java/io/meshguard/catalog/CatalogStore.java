@@ -181,6 +181,11 @@ public final class CatalogStore {
         return publishes.createPublish(scope, productId, clusterId, environment, authMode, domain, gatewayGroup);
     }
 
+    /** A publish the scope may see: of its own products, or of others' public ones. */
+    public Optional<ProductPublish> publish(TenantScope scope, String id) {
+        return publishes.publish(scope, id);
+    }
+
     public List<ProductPublish> publishes(TenantScope scope, String productId) {
         return publishes.publishes(scope, productId);
     }

@@ -3,6 +3,7 @@ package io.meshguard.catalog;
 import io.meshguard.access.AuthMethod;
 import io.meshguard.access.Person;
 import io.meshguard.catalogmodel.ServedProduct;
+import java.util.List;
 import java.util.Optional;
 
 /**
@@ -43,4 +44,29 @@ public interface GatewayServing {
      *     unpublished changes in the way); nothing is served then
      */
     Served serve(ServedProduct publish, boolean serve, Change change);
+
+    /**
+     * One way to call an operation of a publish, as its gateway group serves it now.
+     *
+     * @param path the path a client sends: the API's base path, the version, the operation's path (its {@code {x}}
+     *     parameters kept; a trailing {@code *} of a prefix operation kept)
+     * @param deprecated the version is deprecated (answered with Deprecation and Sunset headers)
+     */
+    record ServedOperation(String operation, String method, String path, String version, boolean deprecated) {
+        public ServedOperation {
+            java.util.Objects.requireNonNull(operation, "operation");
+            java.util.Objects.requireNonNull(method, "method");
+            java.util.Objects.requireNonNull(path, "path");
+            java.util.Objects.requireNonNull(version, "version");
+        }
+    }
+
+    /**
+     * The operations {@code publish} is served with in its group's live revision: what a client can call now, so a
+     * version only a draft has, or one sunset or retired, is not among them. A gateway that serves nothing of the
+     * publish answers none.
+     */
+    default List<ServedOperation> servedOperations(ServedProduct publish) {
+        return List.of();
+    }
 }

@@ -77,6 +77,10 @@ final class PublishStore {
         });
     }
 
+    Optional<ProductPublish> publish(TenantScope scope, String id) {
+        return tx.run(scope, c -> readPublish(c, id));
+    }
+
     List<ProductPublish> publishes(TenantScope scope, String productId) {
         return tx.run(scope, c -> {
             List<ProductPublish> out = new ArrayList<>();

@@ -38,8 +38,29 @@ public final class CatalogViews {
     /** A published plan open to subscription, with its limits in words. */
     public record PlanRow(String id, String name, String approval, String limits) {}
 
-    /** A published product with its live publishes and plans. */
-    public record ProductRow(String id, String name, String description, List<Choice> publishes, List<PlanRow> plans) {}
+    /** A published product with its live publishes, what each sells, and its plans. */
+    public record ProductRow(
+            String id,
+            String name,
+            String description,
+            List<Choice> publishes,
+            List<PlanRow> plans,
+            List<ApiRow> apis) {}
+
+    /** One operation as a customer calls it: the method and the full path on the publish's host. */
+    public record OperationRow(String method, String path, String version, boolean deprecated) {}
+
+    /**
+     * What one live publish sells: its server, the credential it takes, the operations its gateway serves now, the
+     * console's link to its OpenAPI document, and a call to copy with a placeholder for the credential.
+     */
+    public record ApiRow(
+            String publish,
+            String server,
+            String credential,
+            String openApi,
+            List<OperationRow> operations,
+            String example) {}
 
     public record ApplicationRow(String id, String name, String state) {}
 

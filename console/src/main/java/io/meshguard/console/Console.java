@@ -641,6 +641,22 @@ public final class Console implements HttpHandler {
                 portal.get().page(req, chrome(req, "Developer portal", "/console/portal")));
     }
 
+    /** A publish's OpenAPI document, for the portal's link: JSON, downloaded rather than shown as a page. */
+    void portalOpenApi(Request req) throws IOException {
+        if (portal.isEmpty()) {
+            throw noCatalogue();
+        }
+        byte[] body = portal.get().openApi(req);
+        HttpExchange ex = req.exchange();
+        ex.getResponseHeaders().set("Content-Type", "application/json");
+        ex.getResponseHeaders()
+                .set("Content-Disposition", "attachment; filename=\"" + req.segment(3) + ".openapi.json\"");
+        ex.sendResponseHeaders(200, body.length);
+        try (java.io.OutputStream out = ex.getResponseBody()) {
+            out.write(body);
+        }
+    }
+
     /** A customer's change on the developer portal: {@code change} is one of {@link PortalScreen}'s operations. */
     void customerChange(Request req, PortalChange change) throws IOException {
         if (portal.isEmpty()) {

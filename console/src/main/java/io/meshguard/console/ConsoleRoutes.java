@@ -101,6 +101,8 @@ public final class ConsoleRoutes {
                     AdminRoute.tenant("POST", "/console/provider/plan-change-requests/{id}/reject", "plan:approve"),
                     (c, r) -> c.decidePlanChange(r, false)),
             page(AdminRoute.tenant("GET", "/console/portal", "catalog:read"), Console::portalPage),
+            // GET /v1/customer/product-publishes/{id}/openapi.json's permission and tenant scoping
+            page(AdminRoute.tenant("GET", "/console/portal/openapi/{id}", "catalog:read"), Console::portalOpenApi),
             page(
                     AdminRoute.tenant("POST", "/console/customer/applications", "application:create"),
                     (c, r) -> c.customerChange(r, PortalScreen::createApplication)),

@@ -3,10 +3,12 @@ package io.meshguard.console;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.meshguard.access.AdminGate;
 import io.meshguard.access.Scope;
+import io.meshguard.catalog.CatalogRefusal;
 import io.meshguard.catalog.CatalogStore;
 import io.meshguard.catalog.CatalogStore.Side;
 import io.meshguard.catalog.api.ApplicationKeys;
 import io.meshguard.catalog.api.CatalogService;
+import io.meshguard.catalog.api.ProductApis;
 import io.meshguard.catalog.service.AdmittedCall;
 import io.meshguard.catalog.service.OperationRefused;
 import io.meshguard.catalogmodel.Application;
@@ -23,6 +25,7 @@ import io.meshguard.catalogmodel.PublishState;
 import io.meshguard.catalogmodel.Subscription;
 import io.meshguard.catalogmodel.SubscriptionUsage;
 import io.meshguard.db.TenantScope;
+import io.meshguard.runtime.http.AdminJson;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
@@ -47,6 +50,8 @@ public final class PortalScreen {
     static final ObjectMapper JSON = new ObjectMapper();
     /** The overlaps a rotation offers: the catalogue accepts up to 30 days. */
     static final List<String> OVERLAPS = List.of("1h", "24h", "7d");
+    /** Where the portal serves a publish's OpenAPI document (followed by the publish id). */
+    static final String OPENAPI = "/console/portal/openapi/";
 
     private final CatalogConsole catalogue;
     private final AdminGate gate;
@@ -89,6 +94,9 @@ public final class PortalScreen {
                                     x.name(),
                                     x.approval() == Plan.Approval.AUTO ? "automatic" : "needs the provider's approval",
                                     limits(x.limits())))
+                            .toList(),
+                    live.stream()
+                            .map(x -> api(catalogue.apis().sold(read, x.id())))
                             .toList()));
         }
         List<Application> apps =
@@ -135,6 +143,34 @@ public final class PortalScreen {
                 may(req, "application:create"),
                 may(req, "subscription:create"),
                 may(req, "credential:create") && may(req, "apikey:create"));
+    }
+
+    /** What a publish sells, as the portal shows it: the example calls its first operation. */
+    static CatalogViews.ApiRow api(ProductApis.Sold sold) {
+        return new CatalogViews.ApiRow(
+                sold.publish().id(),
+                sold.server(),
+                sold.credential(),
+                OPENAPI + sold.publish().id(),
+                sold.operations().stream()
+                        .map(o -> new CatalogViews.OperationRow(o.method(), o.path(), o.version(), o.deprecated()))
+                        .toList(),
+                sold.operations().stream().findFirst().map(sold::exampleCall).orElse(""));
+    }
+
+    /**
+     * The OpenAPI document of a publish the caller may see, as {@code GET /v1/customer/product-publishes/{id}/
+     * openapi.json} answers it, under the console's session (a browser carries no admin token); 404 for a publish it
+     * may not see, as for one that does not exist.
+     */
+    byte[] openApi(Console.Request req) {
+        try {
+            return ProductApis.openApi(catalogue.apis().sold(req.tenants(), req.segment(3)))
+                    .toPrettyString()
+                    .getBytes(java.nio.charset.StandardCharsets.UTF_8);
+        } catch (CatalogRefusal e) {
+            throw new AdminJson.Refusal(404, e.getMessage());
+        }
     }
 
     private CatalogViews.SubscriptionRow subscriptionRow(

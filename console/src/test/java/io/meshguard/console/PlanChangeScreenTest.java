@@ -9,10 +9,6 @@ import io.meshguard.audit.AuditWriter;
 import io.meshguard.audit.AuditWriterSettings;
 import io.meshguard.audit.ConnectionSource;
 import io.meshguard.audit.spool.SpoolSettings;
-import io.meshguard.catalog.CatalogStore;
-import io.meshguard.catalog.api.CatalogApi;
-import io.meshguard.catalog.apikey.ApiKeyAdminApi;
-import io.meshguard.catalog.apikey.JdbcApiKeyStore;
 import io.meshguard.runtime.http.HttpServerSettings;
 import io.meshguard.runtime.http.StatusHttpServer;
 import io.meshguard.testing.IntegrationTest;
@@ -25,9 +21,7 @@ import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.nio.file.Path;
-import java.time.Clock;
 import java.util.List;
-import java.util.Optional;
 import java.util.concurrent.CopyOnWriteArrayList;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
@@ -60,20 +54,7 @@ class PlanChangeScreenTest {
                         ConnectionSource.of(PG.dataSource()),
                         new SimpleMeterRegistry())) {
             AdminGate gate = GoldPlanScene.gate(issuer, GoldPlanScene.bindings(", plan:read, audit:read"), events);
-            xds.mountAdminApi(http, gate);
-            CatalogApi catalog = GoldPlanScene.catalogue(PG, gate, events, xds, xds.planChangeReplay());
-            ApiKeyAdminApi keys = new ApiKeyAdminApi(
-                    Optional.of(new JdbcApiKeyStore(PG.dataSource())), Clock.systemUTC(), gate, Optional.empty());
-            http.addHandler(CatalogApi.PREFIX, catalog);
-            TokenSignedBrowser.serveConsole(
-                    xds,
-                    http,
-                    gate,
-                    Optional.of(new CatalogConsole(
-                            new CatalogStore(PG.dataSource()),
-                            catalog.service(),
-                            new io.meshguard.catalog.api.ApplicationKeys(catalog.service(), keys.admin()),
-                            catalog.planChanges())));
+            TokenSignedBrowser.serveCatalogueConsole(xds, http, gate, PG.dataSource(), events, xds.planChangeReplay());
             GoldPlanScene.Admin main = new GoldPlanScene.Admin(issuer, http.port());
             String subscription = GoldPlanScene.goldSubscriber(PG, main);
             GoldPlanScene.recordEightCalls(PG, audit, subscription);

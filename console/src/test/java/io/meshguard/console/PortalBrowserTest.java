@@ -124,7 +124,8 @@ class PortalBrowserTest {
                 store,
                 catalog.service(),
                 new io.meshguard.catalog.api.ApplicationKeys(catalog.service(), keys.admin()),
-                catalog.planChanges())));
+                catalog.planChanges(),
+                catalog.productApis())));
 
         // extauthz as a cluster runs it: API keys from PostgreSQL, product routes decided from the subscription state
         // the controller pushes over ADS, decisions into the audit log (the portal's usage reads them)

@@ -2,14 +2,24 @@ package io.meshguard.console;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.meshguard.access.AdminEvent;
 import io.meshguard.access.AdminGate;
+import io.meshguard.catalog.CatalogStore;
+import io.meshguard.catalog.PlanChangeReplay;
+import io.meshguard.catalog.api.ApplicationKeys;
+import io.meshguard.catalog.api.CatalogApi;
+import io.meshguard.catalog.apikey.ApiKeyAdminApi;
+import io.meshguard.catalog.apikey.JdbcApiKeyStore;
 import io.meshguard.runtime.http.StatusHttpServer;
 import io.meshguard.testing.AdminHttp;
 import io.meshguard.xds.XdsController;
+import io.meshguard.xds.approval.GoldPlanScene;
 import java.net.URI;
 import java.net.URLEncoder;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
+import java.time.Clock;
+import java.util.List;
 import java.util.Optional;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -52,6 +62,36 @@ final class TokenSignedBrowser {
                 catalogue);
         xds.start();
         http.start();
+    }
+
+    /**
+     * The scene's catalogue API ({@link GoldPlanScene#catalogue}) and the API keys mounted on {@code http}, and the
+     * console with Approvals, the portal and Plan changes over them; started. Returns the catalogue API.
+     */
+    static CatalogApi serveCatalogueConsole(
+            XdsController xds,
+            StatusHttpServer http,
+            AdminGate gate,
+            javax.sql.DataSource db,
+            List<AdminEvent> events,
+            PlanChangeReplay replay)
+            throws java.io.IOException {
+        xds.mountAdminApi(http, gate);
+        CatalogApi catalog = GoldPlanScene.catalogue(db, gate, events, xds, replay);
+        ApiKeyAdminApi keys =
+                new ApiKeyAdminApi(Optional.of(new JdbcApiKeyStore(db)), Clock.systemUTC(), gate, Optional.empty());
+        http.addHandler(CatalogApi.PREFIX, catalog);
+        serveConsole(
+                xds,
+                http,
+                gate,
+                Optional.of(new CatalogConsole(
+                        new CatalogStore(db),
+                        catalog.service(),
+                        new ApplicationKeys(catalog.service(), keys.admin()),
+                        catalog.planChanges(),
+                        catalog.productApis())));
+        return catalog;
     }
 
     /** A page that must answer 200. */

@@ -175,14 +175,19 @@ class GatewayJourneysTest {
     }
 
     @Test
-    void requestWithoutTheRequiredTenantHeader_isDenied400() throws Exception {
-        String token = stack.token("carol", "t-400", List.of("demo"));
-        Exchange exchange = gateway.send(
+    void tokenWithoutTheTenantHeader_isServedAsTheTokensTenant_andAnotherTenantInTheHeaderIs403() throws Exception {
+        accounts.clear();
+        String token = stack.token("carol", "t-own", List.of("demo"));
+        Exchange own = gateway.send(
                 DownstreamRequest.get(DemoGateway.HOST, "/demo/v2/accounts", "authorization", "Bearer " + token));
+        Exchange other = gateway.send(DownstreamRequest.get(
+                DemoGateway.HOST, "/demo/v2/accounts", "authorization", "Bearer " + token, "X-Tenant-Id", "t-other"));
 
-        assertThat(exchange.status()).as(exchange.describe()).isEqualTo(400);
-        assertThat(exchange.body()).contains("required_header_missing");
-        assertThat(exchange.upstreamReached()).isFalse();
+        assertThat(own.status()).as(own.describe()).isEqualTo(200);
+        assertThat(accounts.received().getLast().headers().all("x-tenant-id")).containsExactly("t-own");
+        assertThat(other.status()).as(other.describe()).isEqualTo(403);
+        assertThat(other.body()).contains("tenant_mismatch");
+        assertThat(accounts.received()).hasSize(1);
     }
 
     @Test

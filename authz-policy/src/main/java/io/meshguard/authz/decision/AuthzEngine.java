@@ -281,7 +281,7 @@ public final class AuthzEngine {
                         false);
             }
         }
-        denied = headerContract(request, r, routeName);
+        denied = headerContract(request, r, routeName, mode != AuthMode.NONE);
         if (denied.isPresent()) {
             return denied.get();
         }
@@ -430,8 +430,14 @@ public final class AuthzEngine {
         return AuthMode.fromYaml(authOverride).filter(m -> m != AuthMode.NONE && m != AuthMode.MTLS);
     }
 
-    /** The policy's header contract: the tenant header sent at most once, every required header present. */
-    private Optional<Decision> headerContract(HttpRequestView request, RoutePolicy r, Optional<String> routeName) {
+    /**
+     * The policy's header contract: the tenant header sent at most once, every required header present. On a route
+     * that authenticates, a required tenant header may be left out: the credential names the tenant (an API key's
+     * tenant, a token's tenant claim), and one naming none is refused for the missing header once it is known
+     * ({@link #callerEntitled}).
+     */
+    private Optional<Decision> headerContract(
+            HttpRequestView request, RoutePolicy r, Optional<String> routeName, boolean credentialNamesTenant) {
         if (r.headerContractExempt()) {
             return Optional.empty();
         }
@@ -447,6 +453,9 @@ public final class AuthzEngine {
                     false));
         }
         for (String required : contract.required()) {
+            if (credentialNamesTenant && required.equals(contract.tenantHeader())) {
+                continue;
+            }
             if (request.first(required).filter(v -> !v.isBlank()).isEmpty()) {
                 return Optional.of(deny(
                         request,
@@ -591,6 +600,20 @@ public final class AuthzEngine {
                     who,
                     Reason.TENANT_MISMATCH,
                     "tenant header does not match the caller's tenant",
+                    Map.of("header", contract.tenantHeader()),
+                    ok.fromCache()));
+        }
+        if (sentTenant.isEmpty()
+                && id.tenant().isEmpty()
+                && !r.headerContractExempt()
+                && contract.required().contains(contract.tenantHeader())) {
+            // the credential names no tenant, so the header the contract requires is the only name of it
+            return Optional.of(deny(
+                    request,
+                    routeName,
+                    who,
+                    Reason.REQUIRED_HEADER_MISSING,
+                    "required header missing: the credential names no tenant",
                     Map.of("header", contract.tenantHeader()),
                     ok.fromCache()));
         }

@@ -323,6 +323,11 @@ public final class CatalogApi implements HttpHandler {
                                     .toList(),
                             CatalogJson::plan)),
             op(
+                    AdminRoute.tenant("GET", "/v1/customer/product-publishes/{id}/openapi.json", "catalog:read"),
+                    "The API a published product publish sells, as OpenAPI 3.1: its host, the operations its gateway"
+                            + " serves now, the credential it takes, its plans' limits (x-meshguard-limits)",
+                    (a, c) -> ProductApis.openApi(a.productApis.sold(c.scope(), c.segment(3)))),
+            op(
                     AdminRoute.tenant("GET", "/v1/customer/applications", "application:read"),
                     "The tenant's applications",
                     (a, c) -> CatalogJson.list(a.store.applications(c.scope()), CatalogJson::application)),
@@ -423,6 +428,7 @@ public final class CatalogApi implements HttpHandler {
     private final Clock clock;
     private final String domain;
     private final GatewayServing gateway;
+    private final ProductApis productApis;
     /** What {@code GET /v1/openapi.json} answers: the admin port's one document where it is mounted there. */
 
     /**
@@ -503,11 +509,17 @@ public final class CatalogApi implements HttpHandler {
         this.clock = service.clock();
         this.domain = domain;
         this.gateway = gateway;
+        this.productApis = new ProductApis(store, gateway, service.tokenEndpoint());
     }
 
     /** The typed service this API adapts (the console's way to the same operations). */
     public CatalogService service() {
         return service;
+    }
+
+    /** What each published product publish sells, for the portal: the same reads as the OpenAPI operation. */
+    public ProductApis productApis() {
+        return productApis;
     }
 
     /** Four eyes on a guarded plan's limits, as this API's plan-change operations call it (the console's too). */

@@ -124,6 +124,11 @@ public final class CatalogService {
         this.keycloak = keycloak;
     }
 
+    /** The identity provider's token endpoint OAuth2 clients get their tokens from; empty where none is configured. */
+    public Optional<String> tokenEndpoint() {
+        return keycloak.map(KeycloakClients::tokenEndpoint);
+    }
+
     /** The store the service writes through (reads for the console's pages go there too). */
     public CatalogStore store() {
         return store;

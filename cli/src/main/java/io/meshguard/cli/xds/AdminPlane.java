@@ -98,7 +98,8 @@ public record AdminPlane(
                         new CatalogStore(dataSource),
                         catalogue.service(),
                         new io.meshguard.catalog.api.ApplicationKeys(catalogue.service(), keys.admin()),
-                        catalogue.planChanges())));
+                        catalogue.planChanges(),
+                        catalogue.productApis())));
         http.addReadinessChecks(xds.readinessChecks());
         ServerComponent trail = signer.<ServerComponent>map(c -> c).orElseGet(CheckpointsOff::new);
         http.addReadinessChecks(trail.readinessChecks());

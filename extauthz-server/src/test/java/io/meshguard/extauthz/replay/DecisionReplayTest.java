@@ -68,6 +68,10 @@ class DecisionReplayTest {
                 header_contract: exempt
                 rate_limit: off
                 when: request.headers["x-channel"] == "web" && request.method == "GET"
+              - name: open
+                match: {path_prefix: /open}
+                auth: none
+                rate_limit: off
               - name: orders
                 match: {path_prefix: /orders}
                 auth: jwt
@@ -167,6 +171,8 @@ class DecisionReplayTest {
         out.add(new Req("/orders/1", "authorization", bob, "x-tenant-id", "acme"));
         out.add(new Req("/orders/1", "authorization", alice, "x-tenant-id", "globex"));
         out.add(new Req("/orders/1", "authorization", alice));
+        // an open route names no tenant but the header the contract requires
+        out.add(new Req("/open/a"));
         out.add(new Req("/orders/1", "x-tenant-id", "acme"));
         out.add(new Req("/orders/1", "authorization", "Bearer not.a.token", "x-tenant-id", "acme"));
         out.add(new Req("/orders/1", "authorization", alice, "authorization", alice, "x-tenant-id", "acme"));
@@ -329,10 +335,11 @@ class DecisionReplayTest {
         var group = report.groups().get(0);
         assertThat(group.getKey())
                 .isEqualTo(new ImpactReport.Group("allow 200", "deny 403", "acme", "orders", "alice", "route:orders"));
-        // the plain request and the one through the gateway's named profile
-        assertThat(group.getValue().count()).isEqualTo(2);
-        assertThat(group.getValue().samples()).hasSize(2);
-        assertThat(report.render()).contains("2 decisions of tenant acme on route orders by alice");
+        // the plain request, the one without the tenant header (the token names it) and the one through the
+        // gateway's named profile
+        assertThat(group.getValue().count()).isEqualTo(3);
+        assertThat(group.getValue().samples()).hasSize(3);
+        assertThat(report.render()).contains("3 decisions of tenant acme on route orders by alice");
     }
 
     @Test

@@ -3,19 +3,24 @@ package io.meshguard.xds.product;
 import io.meshguard.catalog.CatalogRefusal;
 import io.meshguard.catalog.CatalogStore;
 import io.meshguard.catalog.GatewayServing;
+import io.meshguard.catalogmodel.Product;
 import io.meshguard.catalogmodel.ServedProduct;
 import io.meshguard.xds.approval.FourEyes;
 import io.meshguard.xds.approval.PublishRequest;
 import io.meshguard.xds.change.ConfigChangeAudit;
+import io.meshguard.xds.model.Api;
 import io.meshguard.xds.model.GatewayConfig;
+import io.meshguard.xds.model.Route;
 import io.meshguard.xds.server.Publisher;
 import io.meshguard.xds.store.PgGatewayStore;
 import io.meshguard.xds.validate.Problem;
 import io.meshguard.xds.validate.ServiceNamespaces;
 import java.util.ArrayList;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import java.util.TreeMap;
 
 /**
@@ -24,6 +29,9 @@ import java.util.TreeMap;
  * products the catalogue says are published ({@link #compiledDraft()}).
  */
 public final class ProductPublisher implements GatewayServing {
+
+    /** The methods a route without a method match answers, as an operation of any method is documented. */
+    private static final List<String> ANY_METHOD = List.of("GET", "POST", "PUT", "PATCH", "DELETE");
 
     private final PgGatewayStore draft;
     private final CatalogStore catalog;
@@ -137,6 +145,38 @@ public final class ProductPublisher implements GatewayServing {
                 .or(() -> publisher.servedRevision(group))
                 .orElseThrow(() -> new IllegalStateException("group " + group + " published but serves nothing"));
         return new Served(Optional.of(serving), Optional.empty());
+    }
+
+    /**
+     * Read from the group's live revision: the product routes it serves for this publish, each at its API's base path
+     * and version with the operation's own path template, where that version answers (active or deprecated).
+     */
+    @Override
+    public List<ServedOperation> servedOperations(ServedProduct publish) {
+        GatewayConfig live = publisher.servedSlice(publish.gatewayGroup()).orElse(GatewayConfig.EMPTY);
+        Map<String, Product.Operation> operations = new TreeMap<>();
+        publish.operations().forEach(op -> operations.put(op.id(), op));
+        Set<ServedOperation> out = new LinkedHashSet<>();
+        for (Route r : live.routes()) {
+            Optional<Route.ProductBinding> bound =
+                    r.product().filter(b -> b.publish().equals(publish.publishId()));
+            Optional<Product.Operation> op = bound.map(b -> operations.get(b.operation()));
+            Optional<Api> api = live.api(r.api());
+            Optional<Api.ApiVersion> version = api.flatMap(a -> a.version(r.version()));
+            if (op.isEmpty()
+                    || version.isEmpty()
+                    || version.get().status() == Api.Status.SUNSET
+                    || version.get().status() == Api.Status.RETIRED) {
+                continue;
+            }
+            String path = api.get().basePath() + "/" + r.version() + op.get().path();
+            boolean deprecated = version.get().status() == Api.Status.DEPRECATED;
+            for (String method :
+                    r.match().methods().isEmpty() ? ANY_METHOD : r.match().methods()) {
+                out.add(new ServedOperation(op.get().id(), method, path, r.version(), deprecated));
+            }
+        }
+        return List.copyOf(out);
     }
 
     /**

@@ -66,19 +66,7 @@ class ProductPublishTest {
 
     @BeforeAll
     static void start() throws Exception {
-        plane = TenantAdminPlane.start(
-                PG.dataSource(),
-                BINDINGS,
-                GROUPS,
-                (http, p) -> http.addHandler(
-                        CatalogApi.PREFIX,
-                        new CatalogApi(
-                                new CatalogStore(PG.dataSource()),
-                                p.gate(),
-                                new LoggedAdminEvents(),
-                                Clock.systemUTC(),
-                                "example.test",
-                                p.xds().productServing())));
+        plane = withCatalogue(PG, BINDINGS, GROUPS);
         PG.dsl().execute("insert into tenant (id) values ('acme') on conflict do nothing");
 
         for (String group : List.of("dev", "prod")) {
@@ -110,6 +98,24 @@ class ProductPublishTest {
             ok(call("alice", "POST", "/v1/provider/products/payments/product-publishes", """
                     {"cluster": "local", "environment": "%s", "auth_mode": "apikey", "gateway_group": "%s"}""".formatted(env, env)));
         }
+    }
+
+    /** The tenant admin plane with the catalogue API mounted beside it, publishes served by its controller. */
+    static TenantAdminPlane withCatalogue(PostgresExtension pg, String bindings, Map<String, List<String>> groups)
+            throws Exception {
+        return TenantAdminPlane.start(
+                pg.dataSource(),
+                bindings,
+                groups,
+                (http, p) -> http.addHandler(
+                        CatalogApi.PREFIX,
+                        new CatalogApi(
+                                new CatalogStore(pg.dataSource()),
+                                p.gate(),
+                                new LoggedAdminEvents(),
+                                Clock.systemUTC(),
+                                "example.test",
+                                p.xds().productServing())));
     }
 
     @AfterAll
