@@ -3,6 +3,7 @@ package io.meshguard.access;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.meshguard.runtime.http.OidcDiscovery;
 import java.io.IOException;
 import java.net.URI;
 import java.net.URLEncoder;
@@ -54,6 +55,7 @@ public final class KeycloakClients {
     private final String audience;
     private final HttpClient http =
             HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+    private volatile String publicTokenEndpoint;
 
     /**
      * @param baseUrl    Keycloak's base URL ({@code https://sso.bank.example})
@@ -113,8 +115,26 @@ public final class KeycloakClients {
         return new Created(clientId, secret(internalId(clientId), "GET"));
     }
 
-    /** Where a client created here gets its access tokens (the realm's OpenID Connect token endpoint). */
+    /**
+     * Where a client created here gets its access tokens, as the realm's discovery document names it: Keycloak answers
+     * with the address its customers reach (its hostname, or the realm's frontend URL), where {@code baseUrl} may be
+     * the address only the controller reaches it by. While discovery does not answer, the endpoint at {@code baseUrl}.
+     */
     public String tokenEndpoint() {
+        String known = publicTokenEndpoint;
+        if (known != null) {
+            return known;
+        }
+        try {
+            if (OidcDiscovery.fetch(http, baseUrl + "/realms/" + realm, Duration.ofSeconds(5))
+                            .get("token_endpoint")
+                    instanceof String discovered) {
+                publicTokenEndpoint = discovered;
+                return discovered;
+            }
+        } catch (IOException e) {
+            // not kept: the next document asks again
+        }
         return baseUrl + "/realms/" + realm + "/protocol/openid-connect/token";
     }
 

@@ -34,6 +34,28 @@ class KeycloakClientsTest {
                 keycloak.baseUrl(), REALM, "meshguard-provisioner", "provisioner-secret", "payments-api");
     }
 
+    @Test
+    void tokenEndpoint_isTheOneCustomersReach_asTheRealmsDiscoveryNamesIt_notTheControllersAddress() throws Exception {
+        // the controller reaches Keycloak inside the cluster; customers reach the realm at its frontend URL
+        try (InputStream in = KeycloakClientsTest.class.getResourceAsStream("/provisioning-realm.json")) {
+            keycloak.importRealm(
+                    new String(in.readAllBytes(), StandardCharsets.UTF_8)
+                            .replace(
+                                    "\"realm\": \"REALM\"",
+                                    "\"realm\": \"public-sso\", \"attributes\": {\"frontendUrl\": \"https://sso.bank.example\"}"));
+        }
+        KeycloakClients behindFront = new KeycloakClients(
+                keycloak.baseUrl(), "public-sso", "meshguard-provisioner", "provisioner-secret", "payments-api");
+        KeycloakClients away = new KeycloakClients("http://127.0.0.1:9", REALM, "p", "s", "a");
+
+        assertThat(behindFront.tokenEndpoint())
+                .isEqualTo("https://sso.bank.example/realms/public-sso/protocol/openid-connect/token");
+        assertThat(clients.tokenEndpoint()).startsWith(keycloak.baseUrl() + "/realms/" + REALM + "/");
+        // discovery unanswered: the endpoint at the address it was given, asked again next time
+        assertThat(away.tokenEndpoint())
+                .isEqualTo("http://127.0.0.1:9/realms/" + REALM + "/protocol/openid-connect/token");
+    }
+
     private static int tokenStatus(String clientId, String secret) {
         return keycloak.token(
                         REALM,

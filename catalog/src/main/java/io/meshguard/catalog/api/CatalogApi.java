@@ -509,7 +509,7 @@ public final class CatalogApi implements HttpHandler {
         this.clock = service.clock();
         this.domain = domain;
         this.gateway = gateway;
-        this.productApis = new ProductApis(store, gateway, service.tokenEndpoint());
+        this.productApis = new ProductApis(store, gateway, service::tokenEndpoint);
     }
 
     /** The typed service this API adapts (the console's way to the same operations). */

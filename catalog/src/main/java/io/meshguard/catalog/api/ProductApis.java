@@ -21,6 +21,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Optional;
 import java.util.Set;
+import java.util.function.Supplier;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -110,13 +111,14 @@ public final class ProductApis {
 
     private final CatalogStore store;
     private final GatewayServing gateway;
-    private final Optional<String> tokenEndpoint;
+    private final Supplier<Optional<String>> tokenEndpoint;
 
     /**
      * @param gateway tells which operations a publish's group serves now (the xDS controller)
-     * @param tokenEndpoint the identity provider's token endpoint for OAuth2 publishes
+     * @param tokenEndpoint the identity provider's token endpoint for OAuth2 publishes, asked per document (it is
+     *     discovered once the identity provider answers)
      */
-    public ProductApis(CatalogStore store, GatewayServing gateway, Optional<String> tokenEndpoint) {
+    public ProductApis(CatalogStore store, GatewayServing gateway, Supplier<Optional<String>> tokenEndpoint) {
         this.store = store;
         this.gateway = gateway;
         this.tokenEndpoint = tokenEndpoint;
@@ -146,7 +148,7 @@ public final class ProductApis {
                 .findFirst()
                 .map(this::served)
                 .orElse(List.of());
-        return new Sold(product, publish, plans, operations, tokenEndpoint);
+        return new Sold(product, publish, plans, operations, tokenEndpoint.get());
     }
 
     private static CatalogRefusal absent(String publishId) {
