@@ -1,13 +1,18 @@
 package io.meshguard.testing;
 
 import java.io.IOException;
+import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.security.GeneralSecurityException;
+import java.security.KeyStore;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
+import javax.net.ssl.KeyManagerFactory;
+import javax.net.ssl.SSLContext;
 
 /**
  * A bank's private CA and the server certificates it signs, made with the {@code openssl} command as an operator
@@ -89,6 +94,24 @@ public final class OpensslCa {
                 "-extfile",
                 ext.toString());
         return new Path[] {crt, key};
+    }
+
+    /** A TLS server's context presenting a certificate this CA issued for {@code host} ({@link #issue}). */
+    public SSLContext serverContext(String host, String name) {
+        Path store = pkcs12(issue(host, name), dir.resolve(name + ".p12"), "changeit");
+        try (InputStream in = Files.newInputStream(store)) {
+            KeyStore keys = KeyStore.getInstance("PKCS12");
+            keys.load(in, "changeit".toCharArray());
+            KeyManagerFactory kmf = KeyManagerFactory.getInstance(KeyManagerFactory.getDefaultAlgorithm());
+            kmf.init(keys, "changeit".toCharArray());
+            SSLContext tls = SSLContext.getInstance("TLS");
+            tls.init(kmf.getKeyManagers(), null, null);
+            return tls;
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        } catch (GeneralSecurityException e) {
+            throw new IllegalStateException("the key store " + store + ": " + e.getMessage(), e);
+        }
     }
 
     /** {@code issued} ({@link #issue}'s pair) with the CA's certificate as a PKCS#12 key store {@code out}. */

@@ -8,16 +8,13 @@ import com.sun.net.httpserver.HttpsConfigurator;
 import com.sun.net.httpserver.HttpsServer;
 import io.meshguard.runtime.http.IdpTrust;
 import io.meshguard.testing.IntegrationTest;
-import java.io.InputStream;
+import io.meshguard.testing.OpensslCa;
 import java.net.InetSocketAddress;
 import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.security.KeyStore;
-import java.util.List;
 import java.util.Optional;
-import javax.net.ssl.KeyManagerFactory;
 import javax.net.ssl.SSLContext;
 import javax.net.ssl.SSLHandshakeException;
 import javax.net.ssl.SSLSocketFactory;
@@ -37,47 +34,9 @@ class IdpTrustTest {
 
     @BeforeAll
     static void startIdpWithAPrivateCertificate() throws Exception {
-        Path keystore = dir.resolve("idp.p12");
-        keytool(
-                "-genkeypair",
-                "-alias",
-                "idp",
-                "-keyalg",
-                "EC",
-                "-groupname",
-                "secp256r1",
-                "-dname",
-                "CN=localhost",
-                "-ext",
-                "san=dns:localhost,ip:127.0.0.1",
-                "-validity",
-                "2",
-                "-keystore",
-                keystore.toString(),
-                "-storetype",
-                "PKCS12",
-                "-storepass",
-                "changeit");
-        caPem = dir.resolve("ca.crt");
-        keytool(
-                "-exportcert",
-                "-rfc",
-                "-alias",
-                "idp",
-                "-keystore",
-                keystore.toString(),
-                "-storepass",
-                "changeit",
-                "-file",
-                caPem.toString());
-        KeyStore ks = KeyStore.getInstance("PKCS12");
-        try (InputStream in = Files.newInputStream(keystore)) {
-            ks.load(in, "changeit".toCharArray());
-        }
-        KeyManagerFactory kmf = KeyManagerFactory.getInstance(KeyManagerFactory.getDefaultAlgorithm());
-        kmf.init(ks, "changeit".toCharArray());
-        SSLContext tls = SSLContext.getInstance("TLS");
-        tls.init(kmf.getKeyManagers(), null, null);
+        OpensslCa ca = OpensslCa.in(dir.resolve("ca"), "/CN=Bank IdP CA");
+        caPem = ca.certificate();
+        SSLContext tls = ca.serverContext("localhost", "idp");
         idp = HttpsServer.create(new InetSocketAddress("127.0.0.1", 0), 10);
         idp.setHttpsConfigurator(new HttpsConfigurator(tls));
         idp.createContext("/jwks.json", ex -> {
@@ -127,16 +86,5 @@ class IdpTrustTest {
                         URI.create("https://localhost:" + idp.getAddress().getPort() + "/jwks.json")
                                 .toURL())
                 .getContent();
-    }
-
-    private static void keytool(String... args) throws Exception {
-        List<String> cmd = new java.util.ArrayList<>(List.of(
-                Path.of(System.getProperty("java.home"), "bin", "keytool").toString()));
-        cmd.addAll(List.of(args));
-        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
-        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        if (p.waitFor() != 0) {
-            throw new IllegalStateException("keytool " + List.of(args) + ": " + out);
-        }
     }
 }

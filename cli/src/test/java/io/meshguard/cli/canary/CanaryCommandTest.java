@@ -10,16 +10,12 @@ import io.meshguard.cli.xds.LocalAdminApi;
 import io.meshguard.testing.IntegrationTest;
 import io.meshguard.testing.OpensslCa;
 import io.meshguard.testing.PostgresExtension;
-import java.io.InputStream;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.security.KeyStore;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
-import javax.net.ssl.KeyManagerFactory;
-import javax.net.ssl.SSLContext;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -156,9 +152,8 @@ class CanaryCommandTest {
     @Test
     void once_httpsRouteOfTheBanksOwnCa_reachedWithTlsCaFile_unreachableWithout() throws Exception {
         OpensslCa ca = OpensslCa.in(dir.resolve("ca"), "/CN=Bank CA");
-        Path keys = ca.pkcs12(ca.issue("localhost", "gateway"), dir.resolve("gateway.p12"), "changeit");
         HttpsServer gateway = HttpsServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
-        gateway.setHttpsConfigurator(new HttpsConfigurator(serverTls(keys)));
+        gateway.setHttpsConfigurator(new HttpsConfigurator(ca.serverContext("localhost", "gateway")));
         gateway.createContext("/protected", exchange -> reply(exchange, 401, "{\"status\":401}"));
         gateway.start();
         try {
@@ -181,18 +176,6 @@ class CanaryCommandTest {
         } finally {
             gateway.stop(0);
         }
-    }
-
-    private static SSLContext serverTls(Path pkcs12) throws Exception {
-        KeyStore store = KeyStore.getInstance("PKCS12");
-        try (InputStream in = Files.newInputStream(pkcs12)) {
-            store.load(in, "changeit".toCharArray());
-        }
-        KeyManagerFactory keys = KeyManagerFactory.getInstance(KeyManagerFactory.getDefaultAlgorithm());
-        keys.init(store, "changeit".toCharArray());
-        SSLContext tls = SSLContext.getInstance("TLS");
-        tls.init(keys.getKeyManagers(), null, null);
-        return tls;
     }
 
     private String route(String name, String path) {

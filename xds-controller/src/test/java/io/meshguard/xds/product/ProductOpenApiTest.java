@@ -27,25 +27,12 @@ class ProductOpenApiTest {
     @RegisterExtension
     static final PostgresExtension PG = new PostgresExtension();
 
-    static final String BINDINGS = """
-            claims: [groups]
-            roles:
-              system-admin:
-                permissions: [config:read, group:read, group:update, upstream:read, upstream:update, api:read,
-                              api:update, route:read, route:update, revision:read, revision:publish, cluster:read,
-                              cluster:update]
-              provider:
-                permissions: [product:read, product:create, product:update, product:lifecycle, plan:read,
-                              plan:create, plan:lifecycle, publish:read, publish:create, publish:lifecycle]
-              customer:
-                permissions: [catalog:read]
-            bindings:
-              - {match: platform, role: system-admin, scope: system}
-              - {match: acme-providers, role: provider, scope: "tenant:acme"}
+    /** The publish journey's roles, and the second provider and the customer of a tenant that subscribes to none. */
+    static final String BINDINGS = ProductPublishTest.BINDINGS + """
               - {match: globex-providers, role: provider, scope: "tenant:globex"}
-              - {match: acme-customers, role: customer, scope: "tenant:acme"}
               - {match: initech-customers, role: customer, scope: "tenant:initech"}
             """;
+
     static final Map<String, List<String>> GROUPS = Map.of(
             "root", List.of("platform"),
             "alice", List.of("acme-providers"),
