@@ -137,11 +137,13 @@ public final class AdminTokenVerifier {
         if (p != null) {
             return p;
         }
+        // discovery outside any lock: concurrent first tokens may each read it once, and the first processor stays
+        DefaultJWTProcessor<SecurityContext> built = build(new OidcDiscovery(settings.issuer(), http, IDP_TIMEOUT)
+                .jwksUri()
+                .toURL());
         synchronized (this) {
             if (processor == null) {
-                processor = build(new OidcDiscovery(settings.issuer(), http, IDP_TIMEOUT)
-                        .jwksUri()
-                        .toURL());
+                processor = built;
             }
             return processor;
         }
