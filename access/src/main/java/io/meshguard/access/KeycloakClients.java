@@ -47,6 +47,7 @@ public final class KeycloakClients {
     }
 
     private static final ObjectMapper JSON = new ObjectMapper();
+    private static final Duration DISCOVERY_RETRY = Duration.ofMinutes(1);
 
     private final String baseUrl;
     private final String realm;
@@ -56,6 +57,7 @@ public final class KeycloakClients {
     private final HttpClient http =
             HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
     private volatile String publicTokenEndpoint;
+    private volatile long discoverAgainAt = System.nanoTime();
 
     /**
      * @param baseUrl    Keycloak's base URL ({@code https://sso.bank.example})
@@ -118,22 +120,27 @@ public final class KeycloakClients {
     /**
      * Where a client created here gets its access tokens, as the realm's discovery document names it: Keycloak answers
      * with the address its customers reach (its hostname, or the realm's frontend URL), where {@code baseUrl} may be
-     * the address only the controller reaches it by. While discovery does not answer, the endpoint at {@code baseUrl}.
+     * the address only the controller reaches it by. While discovery does not answer, the endpoint at {@code baseUrl},
+     * and discovery is asked again a minute later, not by every page that names the endpoint meanwhile.
      */
     public String tokenEndpoint() {
         String known = publicTokenEndpoint;
         if (known != null) {
             return known;
         }
-        try {
-            if (OidcDiscovery.fetch(http, baseUrl + "/realms/" + realm, Duration.ofSeconds(5))
-                            .get("token_endpoint")
-                    instanceof String discovered) {
-                publicTokenEndpoint = discovered;
-                return discovered;
+        long now = System.nanoTime();
+        if (now - discoverAgainAt >= 0) {
+            try {
+                if (OidcDiscovery.fetch(http, baseUrl + "/realms/" + realm, Duration.ofSeconds(5))
+                                .get("token_endpoint")
+                        instanceof String discovered) {
+                    publicTokenEndpoint = discovered;
+                    return discovered;
+                }
+            } catch (IOException e) {
+                // the fallback below until the next attempt
             }
-        } catch (IOException e) {
-            // not kept: the next document asks again
+            discoverAgainAt = now + DISCOVERY_RETRY.toNanos();
         }
         return baseUrl + "/realms/" + realm + "/protocol/openid-connect/token";
     }

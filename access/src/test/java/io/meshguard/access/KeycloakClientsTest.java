@@ -4,11 +4,14 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.nimbusds.jwt.SignedJWT;
+import com.sun.net.httpserver.HttpServer;
 import io.meshguard.testing.IntegrationTest;
 import io.meshguard.testing.KeycloakServer;
 import java.io.InputStream;
+import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.util.Map;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
@@ -51,9 +54,31 @@ class KeycloakClientsTest {
         assertThat(behindFront.tokenEndpoint())
                 .isEqualTo("https://sso.bank.example/realms/public-sso/protocol/openid-connect/token");
         assertThat(clients.tokenEndpoint()).startsWith(keycloak.baseUrl() + "/realms/" + REALM + "/");
-        // discovery unanswered: the endpoint at the address it was given, asked again next time
+        // discovery unanswered: the endpoint at the address it was given
         assertThat(away.tokenEndpoint())
                 .isEqualTo("http://127.0.0.1:9/realms/" + REALM + "/protocol/openid-connect/token");
+    }
+
+    @Test
+    void tokenEndpoint_discoveryFailing_isAskedOnce_notByEveryDocumentThatNamesIt() throws Exception {
+        AtomicInteger asked = new AtomicInteger();
+        HttpServer failing = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
+        failing.createContext("/", exchange -> {
+            asked.incrementAndGet();
+            exchange.sendResponseHeaders(503, -1);
+            exchange.close();
+        });
+        failing.start();
+        try {
+            KeycloakClients clients = new KeycloakClients(
+                    "http://127.0.0.1:" + failing.getAddress().getPort(), REALM, "p", "s", "a");
+            for (int i = 0; i < 3; i++) {
+                assertThat(clients.tokenEndpoint()).endsWith("/realms/" + REALM + "/protocol/openid-connect/token");
+            }
+            assertThat(asked).hasValue(1);
+        } finally {
+            failing.stop(0);
+        }
     }
 
     private static int tokenStatus(String clientId, String secret) {
