@@ -44,6 +44,7 @@ public final class AuthorizationService extends AuthorizationGrpc.AuthorizationI
     private final Clock clock;
     private final MeterRegistry registry;
     private final Timer latency;
+    private final McpTelemetry mcp;
     private final Map<String, Counter> decisions = new ConcurrentHashMap<>();
     private final Map<String, java.util.concurrent.atomic.AtomicReferenceArray<Counter>> decisionCounters =
             new ConcurrentHashMap<>();
@@ -83,6 +84,7 @@ public final class AuthorizationService extends AuthorizationGrpc.AuthorizationI
         this.audit = audit;
         this.clock = clock;
         this.registry = registry;
+        this.mcp = new McpTelemetry(registry);
         this.latency = Timer.builder("meshguard_authz_check_duration_seconds")
                 .description("Time to decide one Check, from request to response")
                 .publishPercentileHistogram()
@@ -122,6 +124,7 @@ public final class AuthorizationService extends AuthorizationGrpc.AuthorizationI
         HttpRequestView view;
         Decision decision;
         Optional<io.meshguard.authz.replay.KeptFacts> kept = Optional.empty();
+        Optional<io.meshguard.authz.policy.AuthzPolicy> policy = Optional.empty();
         Map<String, String> exchangeDetails = Map.of();
         Span span = Span.getInvalid();
         boolean internalError = false;
@@ -144,6 +147,7 @@ public final class AuthorizationService extends AuthorizationGrpc.AuthorizationI
                     AuthzPipeline.Recorded recorded = pipeline.decideRecorded(view);
                     decision = recorded.decision();
                     kept = recorded.kept();
+                    policy = recorded.policy();
                     if (exchange.isPresent()) {
                         // an allow on an exchange route goes on with a token issued for the MCP server, or not at all
                         io.meshguard.extauthz.exchange.UpstreamTokenExchange.Outcome exchanged =
@@ -197,6 +201,7 @@ public final class AuthorizationService extends AuthorizationGrpc.AuthorizationI
         }
         long nanos = System.nanoTime() - start;
         latency.record(nanos, TimeUnit.NANOSECONDS);
+        mcp.record(view.mcp(), decision, policy, span);
         if (span.isRecording()) {
             endSpan(span, view, decision, internalError);
         }
