@@ -8,7 +8,7 @@
 A panel is one call: ts("title", "the question it answers", q("PromQL", "legend"), ...). Add it to a dashboard's
 list, run the script, commit the JSON. manifests/istio/monitoring/kustomization.yaml turns each JSON file into a
 ConfigMap the Grafana sidecar loads; the e2e test DashboardQueriesTest checks every expression against /metrics of a
-running stack, and docs/operator-guide.md ("Dashboards") names every dashboard and panel (deploy-tests check that).
+running stack, and docs/operate/day-to-day.md ("Dashboards") names every dashboard and panel (deploy-tests check that).
 Python 3 standard library only.
 """
 import json
@@ -314,7 +314,7 @@ def render():
 
 
 def guide():
-    """The operator guide's lines for every dashboard and panel (docs/operator-guide.md, "Dashboards")."""
+    """The operator guide's lines for every dashboard and panel (docs/operate/day-to-day.md, "Dashboards")."""
     lines = []
     for uid, title, question, panels in DASHBOARDS:
         lines.append(f"**{title}** (`{uid}.json`): {question}")

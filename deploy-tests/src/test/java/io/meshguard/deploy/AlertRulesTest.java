@@ -23,9 +23,8 @@ class AlertRulesTest {
     private static final Pattern CELL = Pattern.compile("(?<!\\\\)\\|");
 
     static List<Alert> guideAlerts() throws Exception {
-        String guide = Files.readString(RepoPaths.root().resolve("docs/operator-guide.md"));
-        String section =
-                guide.substring(guide.indexOf("## Respond to an alert"), guide.indexOf("### When a part fails"));
+        String guide = Files.readString(RepoPaths.operatorGuidePage("respond-to-an-alert.md"));
+        String section = guide.substring(guide.indexOf("\n## Alerts\n"), guide.indexOf("\n## When a part fails\n"));
         List<Alert> alerts = new ArrayList<>();
         for (String line : section.lines().toList()) {
             if (!line.startsWith("| ") || line.startsWith("| alert ")) {
@@ -147,7 +146,7 @@ class AlertRulesTest {
                         alertname: CoverageRequestUnchecked
                         exp_alerts:
                           - exp_labels: {severity: page}
-                            exp_annotations: {runbook: 'docs/operator-guide.md#respond-to-an-alert'}
+                            exp_annotations: {runbook: 'docs/operate/respond-to-an-alert.md#alerts'}
                       - eval_time: 3m
                         alertname: CanaryGotThrough
                         exp_alerts: []
@@ -155,7 +154,7 @@ class AlertRulesTest {
                         alertname: CanaryGotThrough
                         exp_alerts:
                           - exp_labels: {severity: page, route: accounts, kind: expired_token}
-                            exp_annotations: {runbook: 'docs/operator-guide.md#respond-to-an-alert'}
+                            exp_annotations: {runbook: 'docs/operate/respond-to-an-alert.md#alerts'}
                       - eval_time: 15m
                         alertname: CanaryDown
                         exp_alerts: []
@@ -163,7 +162,7 @@ class AlertRulesTest {
                         alertname: CanaryDown
                         exp_alerts:
                           - exp_labels: {severity: ticket, route: cards, kind: test_card}
-                            exp_annotations: {runbook: 'docs/operator-guide.md#respond-to-an-alert'}
+                            exp_annotations: {runbook: 'docs/operate/respond-to-an-alert.md#alerts'}
                 """.formatted(PLAIN_RULES.toAbsolutePath(), count.replace("'", "''")));
         Process test = new ProcessBuilder(promtool.get().toString(), "test", "rules", tests.toString())
                 .redirectErrorStream(true)

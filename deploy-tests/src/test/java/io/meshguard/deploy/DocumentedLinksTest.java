@@ -153,11 +153,36 @@ class DocumentedLinksTest {
         }
     }
 
+    /**
+     * Every alert's {@code runbook} annotation (repository-relative, in both rule files) leads to a page and a heading
+     * of it: the link an on-call person opens from the page.
+     */
+    @Test
+    void everyAlertRunbook_reachesAFileAndHeading() throws IOException {
+        Pattern runbook = Pattern.compile("(?m)^\\s*runbook:\\s*'?([^'\\s]+)'?\\s*$");
+        Path fromRoot = RepoPaths.root().resolve("README.md");
+        List<String> broken = new ArrayList<>();
+        int seen = 0;
+        for (String rules : List.of("prometheus-rules.yaml", "alert-rules.yaml")) {
+            Matcher m = runbook.matcher(Files.readString(RepoPaths.manifests().resolve("monitoring/" + rules)));
+            while (m.find()) {
+                seen++;
+                String target = m.group(1);
+                brokenReason(fromRoot, target).ifPresent(why -> broken.add(rules + ": " + target + " " + why));
+            }
+        }
+        assertThat(seen).as("runbook annotations found").isGreaterThan(40);
+        assertThat(broken).as("runbooks that lead nowhere").isEmpty();
+    }
+
     @Test
     void theCheck_catchesAMissingFileAndAMissingHeading() throws IOException {
         Path doc = RepoPaths.root().resolve("docs/install.md");
         assertThat(brokenReason(doc, "no-such-file.md")).isPresent();
         assertThat(brokenReason(doc, "operator-guide.md#no-such-heading")).isPresent();
+        assertThat(brokenReason(doc, "operate/respond-to-an-alert.md#respond-to-an-alert-no-more"))
+                .isPresent();
+        assertThat(brokenReason(doc, "operate/respond-to-an-alert.md#alerts")).isEmpty();
         assertThat(brokenReason(doc, "../README.md")).isEmpty();
     }
 

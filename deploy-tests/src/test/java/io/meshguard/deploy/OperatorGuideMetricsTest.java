@@ -17,7 +17,7 @@ import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 
 /**
- * The alerts in docs/operator-guide.md query metrics by name; a renamed metric would leave an alert that never
+ * The alerts in the operator guide (docs/operator-guide.md and its task pages, docs/operate/) query metrics by name; a renamed metric would leave an alert that never
  * fires. Every {@code meshguard_*} name in the guide must be registered (as a Micrometer meter name, in its
  * Prometheus or dotted form) in the main sources of the module that owns its prefix. A prefix whose module
  * registers no metric of that family yet (the module has not landed in this checkout) is listed and skipped;
@@ -149,7 +149,10 @@ class OperatorGuideMetricsTest {
 
     @Test
     void everyMetricInTheOperatorGuide_isRegisteredByItsModule() throws IOException {
-        Set<String> names = metricsIn(RepoPaths.root().resolve("docs/operator-guide.md"));
+        Set<String> names = new TreeSet<>();
+        for (Path page : RepoPaths.operatorGuide()) {
+            names.addAll(metricsIn(page));
+        }
         assertThat(names).as("the guide's alerts query meshguard metrics").isNotEmpty();
         List<String> missing = new ArrayList<>();
         Set<String> notYetHere = new TreeSet<>();

@@ -273,7 +273,7 @@ class RedisManifestsTest {
                 .contains("kubectl -n meshguard create secret generic " + SECRET)
                 .contains("--from-literal=url=")
                 .contains("--from-literal=password=");
-        String guide = Files.readString(RepoPaths.root().resolve("docs/operator-guide.md"));
+        String guide = Files.readString(RepoPaths.operatorGuidePage("day-to-day.md"));
         // Managed Redis over TLS with the key extauthz reads a private CA from; sizing and the eviction alert.
         assertThat(guide)
                 .contains("rediss://")

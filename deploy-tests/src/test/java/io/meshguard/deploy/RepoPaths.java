@@ -27,6 +27,27 @@ final class RepoPaths {
         return root().resolve("deploy/local");
     }
 
+    /**
+     * The operator guide: its index page ({@code docs/operator-guide.md}) and one page per task under
+     * {@code docs/operate/}, index first, then the task pages by name.
+     */
+    static java.util.List<Path> operatorGuide() {
+        Path index = root().resolve("docs/operator-guide.md");
+        try (java.util.stream.Stream<Path> pages = Files.list(root().resolve("docs/operate"))) {
+            return java.util.stream.Stream.concat(
+                            java.util.stream.Stream.of(index),
+                            pages.filter(p -> p.toString().endsWith(".md")).sorted())
+                    .toList();
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+    }
+
+    /** The task page of the operator guide named {@code name} ({@code respond-to-an-alert.md}). */
+    static Path operatorGuidePage(String name) {
+        return root().resolve("docs/operate").resolve(name);
+    }
+
     static Path policies() {
         return root().resolve("policies");
     }

@@ -52,7 +52,7 @@ public final class LocalRedis implements AutoCloseable {
     private static final Duration STARTUP_WAIT = Duration.ofSeconds(20);
     private static final Duration STOP_WAIT = Duration.ofSeconds(10);
     private static final int OUTPUT_LINES_KEPT = 30;
-    /** Cap for a laptop; the limiter's keys are a few hundred bytes each (docs/operator-guide.md, Redis sizing). */
+    /** Cap for a laptop; the limiter's keys are a few hundred bytes each (docs/operate/day-to-day.md, Redis sizing). */
     static final String MAX_MEMORY = "128mb";
 
     private final Path dir;

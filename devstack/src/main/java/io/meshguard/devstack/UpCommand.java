@@ -142,7 +142,7 @@ final class UpCommand implements Callable<Integer>, io.meshguard.cli.common.Serv
                 "Sign in at an identity provider you already run instead (admin.oidc.issuer): e.g.",
                 "https://keycloak.bank.example/realms/meshguard, exactly as its tokens' iss says (checked against its discovery",
                 "document at start). Its access tokens are admitted with the roles --access-file binds to their claims; tokens",
-                "of any other issuer are refused; the admin token file stays as break-glass. docs/operator-guide.md, \"Access",
+                "of any other issuer are refused; the admin token file stays as break-glass. docs/operate/onboard-a-tenant.md, \"Access",
                 "control\"."
             })
     String idpIssuer;

@@ -96,7 +96,7 @@ public final class DlpServer implements ServerComponent {
 
     /**
      * With {@code approvedFrom} ({@code dlp.require_approval}): dlp.yaml is enforced only when the newest approval of
-     * the {@code dlp} policy in that database names its digest (docs/operator-guide.md "Policy changes"). A file no
+     * the {@code dlp} policy in that database names its digest (docs/operate/change-policy.md "Policy changes"). A file no
      * approval names keeps the policy in force; at start it leaves none, and the server stays not ready.
      */
     public static DlpServer create(

@@ -70,7 +70,7 @@ public record DlpServerSettings(
             "dlp.deadline.headers",
             PhaseDeadlines.DEFAULTS.headers(),
             "Longest the server may take to answer a headers message; over it the "
-                    + "request gets 504 (Envoy times nothing out in FULL_DUPLEX_STREAMED, see docs/operator-guide.md).");
+                    + "request gets 504 (Envoy times nothing out in FULL_DUPLEX_STREAMED, see docs/operate/respond-to-an-alert.md).");
     /** {@code dlp.deadline.body_chunk}. */
     public static final ConfigKey<Duration> DEADLINE_BODY_CHUNK = ConfigKey.duration(
             "dlp.deadline.body_chunk",

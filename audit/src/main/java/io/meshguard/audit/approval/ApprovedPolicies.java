@@ -20,7 +20,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Four eyes on the policy files a server enforces (docs/operator-guide.md "Policy changes"): extauthz with {@code
+ * Four eyes on the policy files a server enforces (docs/operate/change-policy.md "Policy changes"): extauthz with {@code
  * policy.require_approval}, the DLP server with {@code dlp.require_approval}. The server keeps reading its files (GitOps
  * stays), but takes only files whose digest a second person approved ({@code approved_policy}, written by the
  * controller's policy requests for this policy's name). Files without an approval are refused like invalid files: the

@@ -31,7 +31,7 @@ import javax.sql.DataSource;
  * replicas; no single process sees them all). It reads the window through the {@code (kind, occurred_at)} index,
  * joins on the lower-cased request id with hash joins that spill to disk past {@code work_mem}, and returns one
  * aggregate row per service plus at most {@code samples} ids per service, so neither side holds the window's rows
- * in memory. What counts as protected (docs/operator-guide.md, "Proof of coverage"):
+ * in memory. What counts as protected (docs/operate/prove-coverage.md, "Proof of coverage"):
  *
  * <ul>
  *   <li>a row that reached an upstream: it names an upstream cluster, or it is a stream summary (those keep no

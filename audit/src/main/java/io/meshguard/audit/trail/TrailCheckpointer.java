@@ -189,7 +189,7 @@ public final class TrailCheckpointer implements ServerComponent {
             if (!wentBack.get().equals(regression)) {
                 LOG.error(
                         "refusing to sign the admin trail's head: {}; rows were removed or rewritten in the database"
-                                + " (meshguard audit verify names them; docs/operator-guide.md,"
+                                + " (meshguard audit verify names them; docs/operate/audit.md,"
                                 + " \"The admin trail's signed checkpoints\")",
                         wentBack.get());
             }

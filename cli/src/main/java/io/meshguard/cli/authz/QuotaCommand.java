@@ -41,7 +41,7 @@ import picocli.CommandLine.Spec;
 
 /**
  * {@code meshguard quota show|adjust|reset}: one caller's calendar quota in the current period, as extauthz counts it
- * (docs/operator-guide.md, "Calendar quotas"). Changes need {@code --reason}, are recorded in {@code quota_adjustment} with the
+ * (docs/operate/sell-an-api.md, "Calendar quotas"). Changes need {@code --reason}, are recorded in {@code quota_adjustment} with the
  * actor and written to the audit log as {@code quota} events, and take effect on the live counter at once: through the
  * admin API on the server's own Redis; with {@code --direct-db} on {@code --redis}, {@code MESHGUARD_REDIS_URL},
  * {@code redis.url} in {@code --config}, or the Redis of the running {@code meshguard up} (from its {@code up.json}).

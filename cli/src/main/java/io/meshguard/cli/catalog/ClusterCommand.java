@@ -14,7 +14,7 @@ import picocli.CommandLine.Parameters;
 @Command(
         name = "cluster",
         mixinStandardHelpOptions = true,
-        description = "Clusters and their zone controllers (docs/operator-guide.md \"Run zones\").",
+        description = "Clusters and their zone controllers (docs/operate/run-zones.md \"Run zones\").",
         subcommands = {
             ClusterCommand.Register.class,
             ClusterCommand.Revoke.class,

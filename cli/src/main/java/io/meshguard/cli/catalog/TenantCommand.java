@@ -13,7 +13,7 @@ import picocli.CommandLine.Parameters;
 @Command(
         name = "tenant",
         mixinStandardHelpOptions = true,
-        description = "Create and list tenants (docs/operator-guide.md \"Tenants\").",
+        description = "Create and list tenants (docs/operate/onboard-a-tenant.md \"Tenants\").",
         subcommands = {TenantCommand.Create.class, TenantCommand.ListTenants.class})
 public final class TenantCommand implements Runnable {
     @Override

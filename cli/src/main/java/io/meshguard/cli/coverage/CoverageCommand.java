@@ -25,7 +25,7 @@ import picocli.CommandLine.Spec;
  * {@code meshguard coverage}: per protected service, the requests the gateways, sidecars and waypoints logged, how
  * many had their Check and their DLP session, and sample ids of those that did not. Exits {@value #UNCOVERED} when any
  * protected request was uncovered and {@value #UNVERIFIABLE} when some could not be verified (no request id), so
- * a CI job or a cron can gate on it (docs/operator-guide.md, "Proof of coverage").
+ * a CI job or a cron can gate on it (docs/operate/prove-coverage.md, "Proof of coverage").
  */
 @Command(
         name = "coverage",

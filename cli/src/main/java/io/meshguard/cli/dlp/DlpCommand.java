@@ -84,7 +84,8 @@ public final class DlpCommand implements Callable<Integer>, io.meshguard.cli.com
             DlpAuditSink findings = ServerAudit.sink(cfg, "meshguard-dlp", metrics, stack, audit)
                     .<DlpAuditSink>map(AuditLogRecorder::new)
                     .orElse(DlpAuditSink.NONE);
-            // with dlp.require_approval only a dlp.yaml a second person approved is enforced (docs/operator-guide.md)
+            // with dlp.require_approval only a dlp.yaml a second person approved is enforced
+            // (docs/operate/change-policy.md)
             DlpServer server = DlpServer.create(
                     settings,
                     findings,

@@ -18,7 +18,7 @@ import java.util.Set;
  * the platform roles once, the tenant roles in {@code acme} and in {@code globex}; and the catalogue's provisioning
  * client, which creates customers' OAuth2 clients. Passwords and secrets are random at each start.
  *
- * <p>A production realm is set up by the identity team instead (docs/operator-guide.md, "Access control"): no
+ * <p>A production realm is set up by the identity team instead (docs/operate/onboard-a-tenant.md, "Access control"): no
  * password grant, no demo users.
  */
 public record LocalRealm(

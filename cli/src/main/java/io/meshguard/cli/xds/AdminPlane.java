@@ -115,7 +115,7 @@ public record AdminPlane(
     /** No key configured: said at start and in /readyz (ready: the admin plane works, the trail is less guarded). */
     private static final class CheckpointsOff implements ServerComponent {
         private static final String WHY = "admin trail checkpoints off: set " + TrailCheckpointSettings.KEY_FILE.name()
-                + " so the trail's head leaves the database signed (docs/operator-guide.md,"
+                + " so the trail's head leaves the database signed (docs/operate/audit.md,"
                 + " \"The admin trail's signed checkpoints\")";
 
         @Override

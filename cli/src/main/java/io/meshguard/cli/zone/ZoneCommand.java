@@ -32,8 +32,9 @@ import picocli.CommandLine.Option;
 @Command(
         name = "zone",
         mixinStandardHelpOptions = true,
-        description = "Run the xDS controller in zone mode: serve this cluster, follow central (docs/operator-guide.md"
-                + " \"Run zones\").")
+        description =
+                "Run the xDS controller in zone mode: serve this cluster, follow central (docs/operate/run-zones.md"
+                        + " \"Run zones\").")
 public final class ZoneCommand implements Callable<Integer>, io.meshguard.cli.common.ServerCommand {
     @Option(
             names = "--config",

@@ -62,7 +62,8 @@ class TenantJourneyTest extends BoxJourney {
         assertThat(json(platform.meshguard("tenant", "list")).findValuesAsText("id"))
                 .containsOnlyOnce(TENANT);
 
-        // each call is a row of the admin trail (docs/operator-guide.md "Tenants"), as the automation's identity
+        // each call is a row of the admin trail (docs/operate/onboard-a-tenant.md "Tenants"), as the automation's
+        // identity
         List<String> trail = List.of(box.databaseQuery("select actor, outcome from admin_trail where action ="
                         + " 'tenant:create' and target = 'tenant/" + TENANT + "' order by seq")
                 .strip()

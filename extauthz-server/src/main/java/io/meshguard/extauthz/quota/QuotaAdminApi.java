@@ -26,7 +26,7 @@ import java.util.Optional;
 import java.util.function.Supplier;
 
 /**
- * The quota admin endpoint on extauthz's HTTP port (docs/operator-guide.md, "Calendar quotas"), behind the admin plane's
+ * The quota admin endpoint on extauthz's HTTP port (docs/operate/sell-an-api.md, "Calendar quotas"), behind the admin plane's
  * {@link AdminGate} (OIDC access tokens with roles from the access file, or the token file
  * {@code quota.admin.token_file}); each operation's permission is in {@link #ROUTES}:
  * <ul>

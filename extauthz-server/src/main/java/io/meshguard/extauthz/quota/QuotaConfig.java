@@ -8,7 +8,7 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Optional;
 
-/** The {@code quota.*} keys of the ext_authz server (docs/operator-guide.md, "Calendar quotas"). */
+/** The {@code quota.*} keys of the ext_authz server (docs/operate/sell-an-api.md, "Calendar quotas"). */
 public final class QuotaConfig implements ConfigGroup<QuotaConfig.Values> {
     public static final ConfigKey<Duration> FLUSH_INTERVAL = ConfigKey.duration(
             "quota.flush_interval",

@@ -280,7 +280,7 @@ public final class ExtAuthzServer implements ServerComponent {
             throw new IllegalArgumentException(
                     "policy.require_approval needs db.url: the approvals are read from PostgreSQL (approved_policy)");
         }
-        // with policy.require_approval only files a second person approved are taken (docs/operator-guide.md)
+        // with policy.require_approval only files a second person approved are taken (docs/operate/change-policy.md)
         this.approvedOnly = dataSource
                 .filter(ds -> config.policyRequireApproval())
                 .map(ds -> new ApprovedPolicies("authz", ds, registry));

@@ -70,7 +70,8 @@ class QuotaServerTest {
                     .anySatisfy(h -> assertThat(h.getHeader().getKey()).isEqualTo("retry-after"));
 
             // a reset sets the period to zero in both stores; counts a replica has not flushed yet would land on top
-            // of the zero (docs/operator-guide.md, quota reset), so the reset here comes after both replicas flushed
+            // of the zero (docs/operate/sell-an-api.md, quota reset), so the reset here comes after both replicas
+            // flushed
             org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(10)).until(() -> durableCount(keyId) == 4);
             HttpResponse<String> reset = replicas.post(
                     "/quotas/daily/reset",

@@ -29,7 +29,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Four eyes on protected gateway groups (docs/operator-guide.md "Four eyes"): what a publish would change in
+ * Four eyes on protected gateway groups (docs/operate/change-policy.md "Four eyes"): what a publish would change in
  * a protected group becomes a {@link PublishRequest}; another person with {@code revision:approve} who authored none
  * of it approves it, and exactly the requested content is published. A draft edit after the request voids it (the
  * content's SHA-256 no longer matches the draft). Rollback to a revision that was approved (or published before the

@@ -23,7 +23,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Four eyes on the security team's policy files (docs/operator-guide.md "Policy changes"): a change of the
+ * Four eyes on the security team's policy files (docs/operate/change-policy.md "Policy changes"): a change of the
  * files a server enforces (extauthz's {@code authz}, the DLP server's {@code dlp}) is requested with exactly those files; the request keeps their digest, their diff against the
  * last approved bundle and the replay report of the window's recorded decisions against them; another person approves
  * or rejects it. An approval needs a report computed on the request's content after it was requested (a changed

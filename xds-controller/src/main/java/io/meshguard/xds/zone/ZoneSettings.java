@@ -59,7 +59,7 @@ public record ZoneSettings(
     /** The replica name of a zone started by a test or {@code meshguard demo} without one. */
     public static final String LOOPBACK_REPLICA = "zone-0";
 
-    /** The redial backoff every zone uses (docs/operator-guide.md "Central away"): 100 ms to 2 s, jittered. */
+    /** The redial backoff every zone uses (docs/operate/run-zones.md "Central away"): 100 ms to 2 s, jittered. */
     public static final Duration MIN_BACKOFF = Duration.ofMillis(100);
 
     public static final Duration MAX_BACKOFF = Duration.ofSeconds(2);
