@@ -15,6 +15,8 @@ import java.util.Map;
  * <li>namespace {@value #NAMESPACE} (sidecar injection on), STRICT by the bank's own namespace-wide
  *     PeerAuthentication {@code default} (Istio's recommended mesh hardening), with Service {@value #PAYMENTS}:
  *     {@code http} {@value #HTTP_PORT} and {@code grpc} {@value #GRPC_PORT} ({@link BankBackend});</li>
+ * <li>in the same namespace, Service {@value #ACCOUNTS_MCP} ({@value #HTTP_PORT}, {@code http}): the bank's MCP server
+ *     ({@link McpNode}), which agents reach through the edge gateway only;</li>
  * <li>namespace {@value #CLIENTS_NAMESPACE}, the namespace the shipped ADS policies admit proxyless clients from
  *     (manifests/istio/README.md), with a pod of service account {@value #CLIENT}: its container is the journey's
  *     grpc-java client ({@link ProxylessClient}), run on demand in the pod's network namespace.</li>
@@ -25,6 +27,7 @@ final class BankApps {
     static final String CLIENTS_NAMESPACE = "meshguard-xds-clients";
     static final String PAYMENTS = "payments";
     static final String CLIENT = "orders-client";
+    static final String ACCOUNTS_MCP = "accounts-mcp";
     static final int HTTP_PORT = 8080;
     static final int GRPC_PORT = 9090;
     /** The uid the bank's containers run as. */
@@ -46,6 +49,7 @@ final class BankApps {
         objects.namespace(NAMESPACE, Map.of("istio-injection", "enabled"));
         objects.namespace(CLIENTS_NAMESPACE, Map.of("istio-injection", "enabled"));
         objects.service(payments());
+        objects.service(accountsMcp());
         ObjectMapper json = new ObjectMapper();
         JsonNode strict = json.valueToTree(Map.of(
                 "apiVersion",
@@ -79,6 +83,37 @@ final class BankApps {
                 .endPort()
                 .endSpec()
                 .build();
+    }
+
+    private static Service accountsMcp() {
+        return new ServiceBuilder()
+                .withNewMetadata()
+                .withName(ACCOUNTS_MCP)
+                .withNamespace(NAMESPACE)
+                .endMetadata()
+                .withNewSpec()
+                .withSelector(Map.of("app", ACCOUNTS_MCP))
+                .addNewPort()
+                .withName("http")
+                .withPort(HTTP_PORT)
+                .withNewTargetPort("http")
+                .endPort()
+                .endSpec()
+                .build();
+    }
+
+    static PodSpec accountsMcpSpec() {
+        PodSpec spec = new PodSpec();
+        spec.setServiceAccountName(ACCOUNTS_MCP);
+        spec.setContainers(List.of(new ContainerBuilder()
+                .withName(ACCOUNTS_MCP)
+                .withImage("bank/" + ACCOUNTS_MCP)
+                .addNewPort()
+                .withName("http")
+                .withContainerPort(HTTP_PORT)
+                .endPort()
+                .build()));
+        return spec;
     }
 
     static PodSpec paymentsSpec() {

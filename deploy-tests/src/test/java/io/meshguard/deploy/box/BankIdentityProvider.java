@@ -114,12 +114,32 @@ record BankIdentityProvider(
                           "access.token.claim": "true"}}]}
             EOF
             kcadm.sh add-roles -r retail --uusername service-account-mobile-banking-expiring --rolename customer
+            kcadm.sh create roles -r retail -s name=agent
+            kcadm.sh create clients -r retail -f - <<EOF
+            {"clientId": "bank-agent", "publicClient": false, "secret": "$SECRET", "serviceAccountsEnabled": true,
+             "standardFlowEnabled": false, "directAccessGrantsEnabled": false,
+             "protocolMappers": [
+              {"name": "banking-api", "protocol": "openid-connect", "protocolMapper": "oidc-audience-mapper",
+               "config": {"included.custom.audience": "banking-api", "access.token.claim": "true"}},
+              {"name": "accounts-mcp", "protocol": "openid-connect", "protocolMapper": "oidc-audience-mapper",
+               "config": {"included.custom.audience": "https://mcp.local/mcp", "access.token.claim": "true"}},
+              {"name": "tenant", "protocol": "openid-connect", "protocolMapper": "oidc-hardcoded-claim-mapper",
+               "config": {"claim.name": "tenant", "claim.value": "acme-corp", "jsonType.label": "String",
+                          "access.token.claim": "true"}}]}
+            EOF
+            kcadm.sh add-roles -r retail --uusername service-account-bank-agent --rolename agent
             """;
     /**
      * The customer app's twin whose tokens live one second (client attribute {@code access.token.lifespan}): signed
      * by the retail realm's own key like every other token, so a Check refusing one refuses it for its {@code exp}.
      */
     static final String EXPIRING_CLIENT = "mobile-banking-expiring";
+    /**
+     * The bank's agent in the retail realm (client credentials; realm role {@code agent}, tenant acme-corp): its
+     * tokens name the accounts MCP server as audience ({@code https://mcp.local/mcp}, RFC 8707) beside
+     * {@code banking-api}, which the shipped issuer requires.
+     */
+    static final String AGENT_CLIENT = "bank-agent";
     /** The client docs/install.md gives automation (client credentials, service account in meshguard-system-admins). */
     static final String AUTOMATION_CLIENT = "meshguard-automation";
 
@@ -158,6 +178,11 @@ record BankIdentityProvider(
     /** The customer app's client credentials token from the retail realm (through the box's port-forward). */
     String customerToken() throws Exception {
         return clientToken(CUSTOMER_CLIENT);
+    }
+
+    /** The agent's client credentials token from the retail realm ({@link #AGENT_CLIENT}). */
+    String agentToken() throws Exception {
+        return clientToken(AGENT_CLIENT);
     }
 
     /**

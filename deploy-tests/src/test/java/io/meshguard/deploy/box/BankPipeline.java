@@ -126,6 +126,34 @@ record BankPipeline(HttpClient http, List<String> javaFlags, String token, Path 
                         ServiceDirectory.fqdn(BankApp.NAME, BankApp.NAMESPACE), BankApp.PORT));
     }
 
+    /**
+     * The bank's MCP server behind the edge, as docs/agents.md publishes one: its upstream, an API on host
+     * {@code mcp.local} without a base path (an MCP server answers at one URL, so its default version serves
+     * {@code /mcp} as is), the MCP route ({@code POST /mcp}: the shipped rule {@code mcp-tools}, DLP profile
+     * {@code mcp}) and the route that sends the server's Protected Resource Metadata path to extauthz, which answers it.
+     */
+    void accountsMcp() throws Exception {
+        ok("PUT", "/upstreams/" + BankApps.ACCOUNTS_MCP, """
+                {"name": "%s", "protocol": "http1", "endpoints": [{"address": "%s", "port": %d}]}""".formatted(
+                        BankApps.ACCOUNTS_MCP,
+                        ServiceDirectory.fqdn(BankApps.ACCOUNTS_MCP, BankApps.NAMESPACE),
+                        BankApps.HTTP_PORT));
+        ok("PUT", "/apis/" + BankApps.ACCOUNTS_MCP, """
+                {"name": "%s", "base_path": "", "default_version": "v1", "hostnames": ["mcp.local"],
+                 "versions": [{"version": "v1", "status": "active"}]}""".formatted(BankApps.ACCOUNTS_MCP));
+        mcpRoute(BankApps.ACCOUNTS_MCP, "/mcp", "POST", "mcp");
+        mcpRoute(BankApps.ACCOUNTS_MCP + "-metadata", "/.well-known/oauth-protected-resource/mcp", "GET", "default");
+    }
+
+    private void mcpRoute(String name, String path, String method, String dlpProfile) throws Exception {
+        ok("PUT", "/routes/edge/" + name, """
+                {"name": "%s", "group": "edge", "api": "%s", "version": "v1",
+                 "match": {"path_exact": "%s", "methods": ["%s"]},
+                 "destinations": [{"upstream": "%s", "weight": 100}],
+                 "authz_profile": "mcp-tools", "dlp_profile": "%s"}""".formatted(
+                        name, BankApps.ACCOUNTS_MCP, path, method, BankApps.ACCOUNTS_MCP, dlpProfile));
+    }
+
     /** A route of group {@code edge} to the bank's app with an authz rule and the default DLP profile. */
     void route(String name, String api, String prefix, String authzProfile) throws Exception {
         route(name, api, "payments-api", prefix, authzProfile, "");

@@ -109,6 +109,8 @@ public final class ClusterInABox implements AutoCloseable {
     private BoxPod proxylessClient;
     private final java.util.concurrent.CompletableFuture<BoxPod> bankApps =
             new java.util.concurrent.CompletableFuture<>();
+    private final java.util.concurrent.CompletableFuture<BoxPod> accountsMcp =
+            new java.util.concurrent.CompletableFuture<>();
     private NetworkPolicyRules policies;
     private AmbientNamespace ambient;
     /** What istiod makes of the applied objects: the sidecars' policies, filters and outbound routes. */
@@ -241,6 +243,7 @@ public final class ClusterInABox implements AutoCloseable {
         proxylessClient = bankPod(BankApps.CLIENT, BankApps.CLIENTS_NAMESPACE, BankApps.clientSpec());
         BoxPod idpFront = externalPod(ExternalParts.IDP_FRONT, ExternalParts.IDP_NAMESPACE, 443);
         BoxPod bankApp = bankApp();
+        BoxPod mcpServer = bankPod(BankApps.ACCOUNTS_MCP, BankApps.NAMESPACE, BankApps.accountsMcpSpec());
         ambient.schedule(network, pods);
         BoxPod ingress = ingressPod(ingressRoutes);
         List<BoxPod> jobPods = new ArrayList<>();
@@ -318,6 +321,31 @@ public final class ClusterInABox implements AutoCloseable {
             } catch (Exception | Error e) {
                 bankApps.completeExceptionally(e);
                 ambientReady.completeExceptionally(e);
+            }
+        });
+
+        // the bank's MCP server on its own: npm may be slow, and only the agents' journey waits for it
+        Thread.ofVirtual().name("accounts-mcp").start(() -> {
+            try {
+                Path scripts = McpNode.install();
+                startSidecar(mcpServer);
+                start(
+                        mcpServer,
+                        new Launch(
+                                mcpServer.name(),
+                                mcpServer.netns(),
+                                List.of(),
+                                services.hosts(mcpServer),
+                                false,
+                                Optional.empty(),
+                                Map.of(),
+                                McpNode.server(scripts, BankApps.HTTP_PORT),
+                                dir.resolve(mcpServer.namespace() + "_" + mcpServer.name())));
+                awaitTcp(mcpServer, BankApps.HTTP_PORT);
+                accountsMcp.complete(mcpServer);
+                mark("the bank's MCP server started");
+            } catch (Exception | Error e) {
+                accountsMcp.completeExceptionally(e);
             }
         });
 
@@ -714,6 +742,15 @@ public final class ClusterInABox implements AutoCloseable {
             return bankApps.get(120, java.util.concurrent.TimeUnit.SECONDS);
         } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
             throw new AssertionError("the bank's apps did not start: " + e, e);
+        }
+    }
+
+    /** The bank's MCP server pod ({@link McpNode}), once it listens. */
+    BoxPod accountsMcp() throws InterruptedException {
+        try {
+            return accountsMcp.get(300, java.util.concurrent.TimeUnit.SECONDS);
+        } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
+            throw new AssertionError("the bank's MCP server did not start: " + e, e);
         }
     }
 

@@ -16,9 +16,16 @@ final class EdgeClient {
 
     static Answer send(InetSocketAddress to, String method, String host, String path, Map<String, String> headers)
             throws Exception {
+        return send(to, method, host, path, headers, "");
+    }
+
+    /** The same with a body ({@code content-length} set; empty sends none). */
+    static Answer send(
+            InetSocketAddress to, String method, String host, String path, Map<String, String> headers, String body)
+            throws Exception {
         try (Socket s = new Socket()) {
             s.connect(to, 5000);
-            return exchange(s, method, host, path, headers);
+            return exchange(s, method, host, path, headers, body);
         }
     }
 
@@ -42,20 +49,26 @@ final class EdgeClient {
             params.setApplicationProtocols(new String[] {"http/1.1"});
             s.setSSLParameters(params);
             s.startHandshake();
-            return exchange(s, method, host, path, headers);
+            return exchange(s, method, host, path, headers, "");
         }
     }
 
-    private static Answer exchange(Socket s, String method, String host, String path, Map<String, String> headers)
+    private static Answer exchange(
+            Socket s, String method, String host, String path, Map<String, String> headers, String body)
             throws Exception {
         {
             s.setSoTimeout(30_000);
             StringBuilder req =
                     new StringBuilder(method + " " + path + " HTTP/1.1\r\nHost: " + host + "\r\nConnection: close\r\n");
             headers.forEach((k, v) -> req.append(k).append(": ").append(v).append("\r\n"));
+            byte[] content = body.getBytes(StandardCharsets.UTF_8);
+            if (content.length > 0) {
+                req.append("Content-Length: ").append(content.length).append("\r\n");
+            }
             req.append("\r\n");
             OutputStream out = s.getOutputStream();
             out.write(req.toString().getBytes(StandardCharsets.UTF_8));
+            out.write(content);
             out.flush();
             ByteArrayOutputStream all = new ByteArrayOutputStream();
             s.getInputStream().transferTo(all);
@@ -72,11 +85,11 @@ final class EdgeClient {
                         head[i].substring(0, c).trim().toLowerCase(),
                         head[i].substring(c + 1).trim());
             }
-            String body = text.substring(split + 4);
+            String answer = text.substring(split + 4);
             if ("chunked".equalsIgnoreCase(h.get("transfer-encoding"))) {
-                body = dechunk(body);
+                answer = dechunk(answer);
             }
-            return new Answer(Integer.parseInt(head[0].split(" ")[1]), h, body);
+            return new Answer(Integer.parseInt(head[0].split(" ")[1]), h, answer);
         }
     }
 
