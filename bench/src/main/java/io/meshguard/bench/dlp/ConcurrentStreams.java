@@ -14,6 +14,7 @@ import io.grpc.ManagedChannel;
 import io.grpc.Status;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import io.grpc.stub.StreamObserver;
+import io.meshguard.bench.ProcReadings;
 import io.meshguard.runtime.grpc.GrpcServerHost;
 import io.meshguard.runtime.metrics.ProcessMetrics;
 import java.lang.management.ManagementFactory;
@@ -79,7 +80,7 @@ public final class ConcurrentStreams {
                 Runtime.getRuntime().maxMemory() >> 20,
                 streams,
                 channels,
-                HeldStreamLatency.loadAverage(),
+                ProcReadings.loadAverage(),
                 config.get(io.meshguard.runtime.grpc.GrpcServerSettings.MAX_CONCURRENT_CALLS),
                 flowControlWindow(config),
                 io.meshguard.dlpserver.DlpServerSettings.from(config).grpc().maxInboundMessageBytes());
@@ -127,7 +128,7 @@ public final class ConcurrentStreams {
                 (dlpResult.bytesPerStream() - passResult.bytesPerStream()) / 1024.0,
                 rejected,
                 lines,
-                HeldStreamLatency.loadAverage());
+                ProcReadings.loadAverage());
     }
 
     private static String flowControlWindow(io.meshguard.runtime.config.Config config) {
