@@ -6,7 +6,6 @@ import com.google.protobuf.ByteString;
 import io.envoyproxy.envoy.config.core.v3.HeaderMap;
 import io.envoyproxy.envoy.service.ext_proc.v3.ExternalProcessorGrpc;
 import io.envoyproxy.envoy.service.ext_proc.v3.HttpBody;
-import io.envoyproxy.envoy.service.ext_proc.v3.HttpHeaders;
 import io.envoyproxy.envoy.service.ext_proc.v3.ProcessingRequest;
 import io.envoyproxy.envoy.service.ext_proc.v3.ProcessingResponse;
 import io.envoyproxy.envoy.service.ext_proc.v3.StreamedBodyResponse;
@@ -252,12 +251,7 @@ public final class ConcurrentStreams {
                     .addHeaders(hv(":method", "POST"))
                     .addHeaders(hv(":path", "/v1/chat/completions"))
                     .addHeaders(hv("x-request-id", Long.toHexString(random.nextLong())))));
-            requests.onNext(ProcessingRequest.newBuilder()
-                    .setResponseHeaders(HttpHeaders.newBuilder()
-                            .setHeaders(HeaderMap.newBuilder()
-                                    .addHeaders(hv(":status", "200"))
-                                    .addHeaders(hv("content-type", "text/event-stream"))))
-                    .build());
+            requests.onNext(ExtProcMessages.okResponseHeaders("text/event-stream"));
             requests.onNext(body(EVENT_1, false));
             requests.onNext(body(EVENT_2, false));
             open.add(requests);

@@ -4,7 +4,6 @@ import static io.meshguard.bench.dlp.ExtProcMessages.hv;
 
 import io.envoyproxy.envoy.config.core.v3.HeaderMap;
 import io.envoyproxy.envoy.service.ext_proc.v3.ExternalProcessorGrpc;
-import io.envoyproxy.envoy.service.ext_proc.v3.HttpHeaders;
 import io.envoyproxy.envoy.service.ext_proc.v3.ProcessingRequest;
 import io.envoyproxy.envoy.service.ext_proc.v3.ProcessingResponse;
 import io.grpc.ManagedChannel;
@@ -220,12 +219,7 @@ public final class HeldStreamLatency {
                     .addHeaders(hv(":method", "POST"))
                     .addHeaders(hv(":path", "/v1/chat/completions"))
                     .addHeaders(hv("x-request-id", Long.toHexString(random.nextLong())))));
-            h.requests.onNext(ProcessingRequest.newBuilder()
-                    .setResponseHeaders(HttpHeaders.newBuilder()
-                            .setHeaders(HeaderMap.newBuilder()
-                                    .addHeaders(hv(":status", "200"))
-                                    .addHeaders(hv("content-type", "text/event-stream"))))
-                    .build());
+            h.requests.onNext(ExtProcMessages.okResponseHeaders("text/event-stream"));
             h.requests.onNext(ConcurrentStreams.body(ConcurrentStreams.EVENT_1, false));
             h.requests.onNext(ConcurrentStreams.body(ConcurrentStreams.EVENT_2, false));
             out.add(h);
