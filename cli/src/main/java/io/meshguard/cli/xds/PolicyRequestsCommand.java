@@ -154,7 +154,7 @@ public final class PolicyRequestsCommand extends VerbGroup {
                     + " files (a second person only).")
     public static final class Approve extends Decision {
         public Approve() {
-            super("/policy-requests", "approve", PolicyRequestsCommand::printRequest);
+            super("/policy-requests", PolicyRequestsCommand::printRequest);
         }
     }
 
@@ -162,7 +162,7 @@ public final class PolicyRequestsCommand extends VerbGroup {
     @Command(name = "reject", mixinStandardHelpOptions = true, description = "Reject a policy request.")
     public static final class Reject extends Decision {
         public Reject() {
-            super("/policy-requests", "reject", PolicyRequestsCommand::printRequest);
+            super("/policy-requests", PolicyRequestsCommand::printRequest);
         }
     }
 

@@ -76,7 +76,7 @@ public final class ToolApprovalsCommand extends VerbGroup {
             description = "Approve a held call; the second person's approval lets the client's retry run it once.")
     public static final class Approve extends Decision {
         public Approve() {
-            super("/tool-approvals", "approve", ToolApprovalsCommand::print);
+            super("/tool-approvals", ToolApprovalsCommand::print);
         }
     }
 
@@ -84,7 +84,7 @@ public final class ToolApprovalsCommand extends VerbGroup {
     @Command(name = "reject", mixinStandardHelpOptions = true, description = "Reject a held call: it never runs.")
     public static final class Reject extends Decision {
         public Reject() {
-            super("/tool-approvals", "reject", ToolApprovalsCommand::print);
+            super("/tool-approvals", ToolApprovalsCommand::print);
         }
     }
 
