@@ -6,7 +6,6 @@ import com.google.protobuf.ByteString;
 import io.envoyproxy.envoy.config.core.v3.HeaderMap;
 import io.envoyproxy.envoy.service.ext_proc.v3.ExternalProcessorGrpc;
 import io.envoyproxy.envoy.service.ext_proc.v3.HttpBody;
-import io.envoyproxy.envoy.service.ext_proc.v3.HttpHeaders;
 import io.envoyproxy.envoy.service.ext_proc.v3.ProcessingRequest;
 import io.envoyproxy.envoy.service.ext_proc.v3.ProcessingResponse;
 import io.envoyproxy.envoy.service.ext_proc.v3.StreamedBodyResponse;
@@ -14,6 +13,7 @@ import io.grpc.ManagedChannel;
 import io.grpc.Status;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import io.grpc.stub.StreamObserver;
+import io.meshguard.bench.ProcReadings;
 import io.meshguard.runtime.grpc.GrpcServerHost;
 import io.meshguard.runtime.metrics.ProcessMetrics;
 import java.lang.management.ManagementFactory;
@@ -79,7 +79,7 @@ public final class ConcurrentStreams {
                 Runtime.getRuntime().maxMemory() >> 20,
                 streams,
                 channels,
-                HeldStreamLatency.loadAverage(),
+                ProcReadings.loadAverage(),
                 config.get(io.meshguard.runtime.grpc.GrpcServerSettings.MAX_CONCURRENT_CALLS),
                 flowControlWindow(config),
                 io.meshguard.dlpserver.DlpServerSettings.from(config).grpc().maxInboundMessageBytes());
@@ -127,7 +127,7 @@ public final class ConcurrentStreams {
                 (dlpResult.bytesPerStream() - passResult.bytesPerStream()) / 1024.0,
                 rejected,
                 lines,
-                HeldStreamLatency.loadAverage());
+                ProcReadings.loadAverage());
     }
 
     private static String flowControlWindow(io.meshguard.runtime.config.Config config) {
@@ -251,12 +251,7 @@ public final class ConcurrentStreams {
                     .addHeaders(hv(":method", "POST"))
                     .addHeaders(hv(":path", "/v1/chat/completions"))
                     .addHeaders(hv("x-request-id", Long.toHexString(random.nextLong())))));
-            requests.onNext(ProcessingRequest.newBuilder()
-                    .setResponseHeaders(HttpHeaders.newBuilder()
-                            .setHeaders(HeaderMap.newBuilder()
-                                    .addHeaders(hv(":status", "200"))
-                                    .addHeaders(hv("content-type", "text/event-stream"))))
-                    .build());
+            requests.onNext(ExtProcMessages.okResponseHeaders("text/event-stream"));
             requests.onNext(body(EVENT_1, false));
             requests.onNext(body(EVENT_2, false));
             open.add(requests);

@@ -10,7 +10,6 @@ import io.envoyproxy.envoy.service.ext_proc.v3.CommonResponse;
 import io.envoyproxy.envoy.service.ext_proc.v3.ExternalProcessorGrpc;
 import io.envoyproxy.envoy.service.ext_proc.v3.HeadersResponse;
 import io.envoyproxy.envoy.service.ext_proc.v3.HttpBody;
-import io.envoyproxy.envoy.service.ext_proc.v3.HttpHeaders;
 import io.envoyproxy.envoy.service.ext_proc.v3.ProcessingRequest;
 import io.envoyproxy.envoy.service.ext_proc.v3.ProcessingResponse;
 import io.envoyproxy.envoy.service.ext_proc.v3.StreamedBodyResponse;
@@ -238,12 +237,7 @@ public final class ExtProcLatency {
             requests.onNext(ExtProcMessages.bodilessRequestDuplexResponse(
                     HeaderMap.newBuilder().addHeaders(hv(":path", "/v1/chat/completions"))));
             answers.poll(10, TimeUnit.SECONDS);
-            requests.onNext(ProcessingRequest.newBuilder()
-                    .setResponseHeaders(HttpHeaders.newBuilder()
-                            .setHeaders(HeaderMap.newBuilder()
-                                    .addHeaders(hv(":status", "200"))
-                                    .addHeaders(hv("content-type", contentType))))
-                    .build());
+            requests.onNext(ExtProcMessages.okResponseHeaders(contentType));
             answers.poll(10, TimeUnit.SECONDS);
         }
 

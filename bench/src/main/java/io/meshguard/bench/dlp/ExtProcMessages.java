@@ -32,4 +32,14 @@ final class ExtProcMessages {
                 .setRequestHeaders(HttpHeaders.newBuilder().setEndOfStream(true).setHeaders(requestHeaders))
                 .build();
     }
+
+    /** A 200 answer's headers of {@code contentType} (an LLM's streamed answer: {@code text/event-stream}). */
+    static ProcessingRequest okResponseHeaders(String contentType) {
+        return ProcessingRequest.newBuilder()
+                .setResponseHeaders(HttpHeaders.newBuilder()
+                        .setHeaders(HeaderMap.newBuilder()
+                                .addHeaders(hv(":status", "200"))
+                                .addHeaders(hv("content-type", contentType))))
+                .build();
+    }
 }

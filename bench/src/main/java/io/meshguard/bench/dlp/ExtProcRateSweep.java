@@ -6,7 +6,6 @@ import com.google.protobuf.ByteString;
 import io.envoyproxy.envoy.config.core.v3.HeaderMap;
 import io.envoyproxy.envoy.service.ext_proc.v3.ExternalProcessorGrpc;
 import io.envoyproxy.envoy.service.ext_proc.v3.HttpBody;
-import io.envoyproxy.envoy.service.ext_proc.v3.HttpHeaders;
 import io.envoyproxy.envoy.service.ext_proc.v3.ProcessingRequest;
 import io.envoyproxy.envoy.service.ext_proc.v3.ProcessingResponse;
 import io.grpc.ManagedChannel;
@@ -207,12 +206,7 @@ public final class ExtProcRateSweep {
             }
             answered++;
             if (answered == 1) {
-                requests.onNext(ProcessingRequest.newBuilder()
-                        .setResponseHeaders(HttpHeaders.newBuilder()
-                                .setHeaders(HeaderMap.newBuilder()
-                                        .addHeaders(hv(":status", "200"))
-                                        .addHeaders(hv("content-type", "text/event-stream"))))
-                        .build());
+                requests.onNext(ExtProcMessages.okResponseHeaders("text/event-stream"));
             } else if (answered - 2 < body.length) {
                 int chunk = answered - 2;
                 requests.onNext(ProcessingRequest.newBuilder()

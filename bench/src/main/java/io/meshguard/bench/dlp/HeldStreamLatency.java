@@ -4,15 +4,14 @@ import static io.meshguard.bench.dlp.ExtProcMessages.hv;
 
 import io.envoyproxy.envoy.config.core.v3.HeaderMap;
 import io.envoyproxy.envoy.service.ext_proc.v3.ExternalProcessorGrpc;
-import io.envoyproxy.envoy.service.ext_proc.v3.HttpHeaders;
 import io.envoyproxy.envoy.service.ext_proc.v3.ProcessingRequest;
 import io.envoyproxy.envoy.service.ext_proc.v3.ProcessingResponse;
 import io.grpc.ManagedChannel;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import io.grpc.stub.StreamObserver;
+import io.meshguard.bench.ProcReadings;
 import io.meshguard.runtime.grpc.GrpcServerHost;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -58,7 +57,7 @@ public final class HeldStreamLatency {
                 held,
                 rounds,
                 workers,
-                loadAverage());
+                ProcReadings.loadAverage());
         try (ProductionDlp dlp = ProductionDlp.start(policy, Map.of())) {
             GrpcServerHost pass = ProductionDlp.passThrough(dlp.config, dlp.metrics);
             List<ManagedChannel> channels = new ArrayList<>();
@@ -102,7 +101,14 @@ public final class HeldStreamLatency {
                 System.out.printf(
                         "round %d: pass-through p50 %.0f us p99 %.0f us | DLP p50 %.0f us p99 %.0f us | ratio p50 %.2f"
                                 + " p99 %.2f | load %s%n",
-                        round + 1, pass50, pass99, dlp50, dlp99, ratios50[round], ratios99[round], loadAverage());
+                        round + 1,
+                        pass50,
+                        pass99,
+                        dlp50,
+                        dlp99,
+                        ratios50[round],
+                        ratios99[round],
+                        ProcReadings.loadAverage());
             }
             Arrays.sort(ratios50);
             Arrays.sort(ratios99);
@@ -124,16 +130,6 @@ public final class HeldStreamLatency {
                 ch.shutdownNow();
             }
             pass.close();
-        }
-    }
-
-    /** The one-minute load average, as {@code /proc/loadavg} has it (the machine may be shared). */
-    static String loadAverage() {
-        try {
-            String[] f = Files.readString(Path.of("/proc/loadavg")).split(" ");
-            return f[0] + " " + f[1] + " " + f[2];
-        } catch (java.io.IOException e) {
-            return "unknown";
         }
     }
 
@@ -223,12 +219,7 @@ public final class HeldStreamLatency {
                     .addHeaders(hv(":method", "POST"))
                     .addHeaders(hv(":path", "/v1/chat/completions"))
                     .addHeaders(hv("x-request-id", Long.toHexString(random.nextLong())))));
-            h.requests.onNext(ProcessingRequest.newBuilder()
-                    .setResponseHeaders(HttpHeaders.newBuilder()
-                            .setHeaders(HeaderMap.newBuilder()
-                                    .addHeaders(hv(":status", "200"))
-                                    .addHeaders(hv("content-type", "text/event-stream"))))
-                    .build());
+            h.requests.onNext(ExtProcMessages.okResponseHeaders("text/event-stream"));
             h.requests.onNext(ConcurrentStreams.body(ConcurrentStreams.EVENT_1, false));
             h.requests.onNext(ConcurrentStreams.body(ConcurrentStreams.EVENT_2, false));
             out.add(h);

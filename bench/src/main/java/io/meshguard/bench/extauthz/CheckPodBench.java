@@ -4,6 +4,7 @@ import com.zaxxer.hikari.HikariDataSource;
 import io.envoyproxy.envoy.service.auth.v3.CheckRequest;
 import io.grpc.ManagedChannel;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
+import io.meshguard.bench.ProcReadings;
 import io.meshguard.cli.dev.DevIssuer;
 import io.meshguard.cli.dev.DevIssuerFiles;
 import io.meshguard.cli.dev.DevJwksServer;
@@ -74,7 +75,6 @@ import java.util.function.ToDoubleFunction;
  * (docs/benchmarks.md, "extauthz: the Check").
  */
 public final class CheckPodBench {
-    private static final long NANOS_PER_TICK = 10_000_000L; // Linux USER_HZ 100: /proc/<pid>/stat counts 10 ms ticks
     private static final String MANIFEST = "manifests/istio/base/extauthz.yaml";
     /** The container's limits in the same manifest (memory 768Mi, cpu 2), which the JVM would see in the pod. */
     private static final List<String> CONTAINER_LIMITS = List.of("-XX:MaxRAM=768m", "-XX:ActiveProcessorCount=2");
@@ -185,7 +185,7 @@ public final class CheckPodBench {
                                         + " number)");
                         });
             }
-            long auditBefore = count(ds);
+            long auditBefore = auditEvents(ds);
             List<LoadGenerator> gens = new ArrayList<>();
             for (Server s : servers) {
                 gens.add(LoadGenerator.onLoopback(s.port(), s.request(), channels));
@@ -203,12 +203,12 @@ public final class CheckPodBench {
                             + " (/proc), load average before: %s%n",
                     Runtime.version(),
                     Runtime.getRuntime().availableProcessors(),
-                    cpuModel(),
+                    ProcReadings.cpuModel(),
                     String.join(" ", jvmFlags),
                     seconds.toSeconds(),
                     rates,
                     rounds,
-                    loadAverage());
+                    ProcReadings.loadAverage());
             List<List<Sample>> closed = new ArrayList<>();
             Map<Integer, List<List<Sample>>> open = new LinkedHashMap<>();
             servers.forEach(s -> closed.add(new ArrayList<>()));
@@ -229,7 +229,8 @@ public final class CheckPodBench {
                         open.get(rate).get(i).add(measure(servers.get(i), ds, () -> g.openLoop(rate, seconds)));
                     }
                 }
-                System.out.printf("round %d of %d done, load average %s%n", round + 1, rounds, loadAverage());
+                System.out.printf(
+                        "round %d of %d done, load average %s%n", round + 1, rounds, ProcReadings.loadAverage());
                 for (int i = 0; i < servers.size(); i++) {
                     // each round's closed-loop figures: servers measured one after another form the pairs
                     Sample last = closed.get(i).get(round);
@@ -251,9 +252,9 @@ public final class CheckPodBench {
                 Thread.sleep(3000);
                 System.out.printf(
                         "%naudit rows written by the pod servers during the run: %d (PostgreSQL, table audit_event)%n",
-                        count(ds) - auditBefore);
+                        auditEvents(ds) - auditBefore);
             }
-            System.out.printf("load average after: %s; server logs in %s%n", loadAverage(), dir);
+            System.out.printf("load average after: %s; server logs in %s%n", ProcReadings.loadAverage(), dir);
         } finally {
             channels.forEach(ManagedChannel::shutdownNow);
             for (Server s : servers) {
@@ -482,11 +483,11 @@ public final class CheckPodBench {
     }
 
     private static Sample measure(Server server, HikariDataSource ds, Load load) throws Exception {
-        long cpu0 = processCpuNanos(server.process().pid());
-        long pg0 = postgresCpuNanos(ds);
+        long cpu0 = ProcReadings.processCpuNanos(server.process().pid());
+        long pg0 = ProcReadings.postgresCpuNanos(ds);
         LoadGenerator.Result r = load.run();
-        long cpu1 = processCpuNanos(server.process().pid());
-        long pg1 = postgresCpuNanos(ds);
+        long cpu1 = ProcReadings.processCpuNanos(server.process().pid());
+        long pg1 = ProcReadings.postgresCpuNanos(ds);
         if (r.notAllowed() > 0) {
             throw new IllegalStateException(server.name() + ": " + r.notAllowed() + " Checks were not allowed");
         }
@@ -500,61 +501,13 @@ public final class CheckPodBench {
                 r.saturated());
     }
 
-    /** User + system CPU of a process and all its threads so far, from {@code /proc/<pid>/stat}. */
-    static long processCpuNanos(long pid) throws IOException {
-        String stat = Files.readString(Path.of("/proc", Long.toString(pid), "stat"));
-        String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
-        return (Long.parseLong(f[11]) + Long.parseLong(f[12])) * NANOS_PER_TICK; // utime, stime
-    }
-
-    /** CPU of the PostgreSQL processes now serving (backends, writer, checkpointer...), from {@code /proc}. */
-    static long postgresCpuNanos(HikariDataSource ds) throws Exception {
-        List<Long> pids = new ArrayList<>();
-        try (Connection c = ds.getConnection();
-                Statement s = c.createStatement();
-                ResultSet rs = s.executeQuery("select pid from pg_stat_activity")) {
-            while (rs.next()) {
-                pids.add(rs.getLong(1));
-            }
-        }
-        long nanos = 0;
-        for (long pid : pids) {
-            try {
-                nanos += processCpuNanos(pid);
-            } catch (IOException gone) {
-                // a backend that ended between the query and the read
-            }
-        }
-        return nanos;
-    }
-
-    private static long count(HikariDataSource ds) throws Exception {
+    /** Rows in {@code audit_event} now. */
+    static long auditEvents(HikariDataSource ds) throws Exception {
         try (Connection c = ds.getConnection();
                 Statement s = c.createStatement();
                 ResultSet rs = s.executeQuery("select count(*) from audit_event")) {
             rs.next();
             return rs.getLong(1);
-        }
-    }
-
-    static String cpuModel() {
-        try {
-            return Files.readAllLines(Path.of("/proc/cpuinfo")).stream()
-                    .filter(l -> l.startsWith("model name"))
-                    .findFirst()
-                    .map(l -> l.substring(l.indexOf(':') + 1).trim())
-                    .orElse("CPU model unknown");
-        } catch (IOException e) {
-            return "CPU model unknown";
-        }
-    }
-
-    static String loadAverage() {
-        try {
-            String[] f = Files.readString(Path.of("/proc/loadavg")).split(" ");
-            return f[0] + " " + f[1] + " " + f[2];
-        } catch (IOException e) {
-            return "unknown";
         }
     }
 

@@ -14,6 +14,7 @@ import io.meshguard.audit.spool.SpoolSettings;
 import io.meshguard.authz.decision.CheckResponses;
 import io.meshguard.authz.request.Decision;
 import io.meshguard.authz.request.HttpRequestView;
+import io.meshguard.bench.ProcReadings;
 import io.meshguard.db.DataSourceFactory;
 import io.meshguard.db.DbSettings;
 import io.meshguard.db.Migrations;
@@ -25,14 +26,10 @@ import io.meshguard.extauthz.server.AuthzPipeline;
 import io.meshguard.extauthz.tools.CheckRequests;
 import io.meshguard.extauthz.tools.TestKeys;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
-import java.io.IOException;
 import java.io.PrintStream;
 import java.lang.management.ManagementFactory;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.sql.Connection;
-import java.sql.ResultSet;
-import java.sql.Statement;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -59,7 +56,6 @@ import java.util.concurrent.locks.LockSupport;
  */
 public final class DecisionLogCost {
     private static final PrintStream OUT = System.err;
-    private static final long CLOCK_TICKS_PER_SECOND = 100; // Linux USER_HZ, the unit of /proc/<pid>/stat times
 
     private record Case(String name, DecisionSink sink, Runnable drain) {}
 
@@ -112,7 +108,7 @@ public final class DecisionLogCost {
                         meters.find("meshguard.decision_log.dropped").counters().stream()
                                 .mapToDouble(c -> c.count())
                                 .sum(),
-                        count(ds));
+                        CheckPodBench.auditEvents(ds));
             }
         } finally {
             pipeline.close();
@@ -146,12 +142,12 @@ public final class DecisionLogCost {
         for (int r = 0; r < rounds; r++) {
             for (int i = 0; i < cases.size(); i++) {
                 Case c = cases.get(i);
-                long pg0 = postgresCpuNanos(ds);
+                long pg0 = ProcReadings.postgresCpuNanos(ds);
                 long cpu0 = os.getProcessCpuTime();
                 paced(c, pipeline, request, rate, checks);
                 c.drain().run();
                 long cpu1 = os.getProcessCpuTime();
-                long pg1 = postgresCpuNanos(ds);
+                long pg1 = ProcReadings.postgresCpuNanos(ds);
                 jvm.get(i).add((cpu1 - cpu0) / 1000.0 / checks);
                 db.get(i).add((pg1 - pg0) / 1000.0 / checks);
             }
@@ -189,41 +185,6 @@ public final class DecisionLogCost {
                 throw new IllegalStateException(c.name() + ": Check not allowed; the scenario is broken");
             }
             c.sink().record(DecisionEvents.of(view, d, clock.instant(), (System.nanoTime() - t0) / 1000));
-        }
-    }
-
-    /**
-     * CPU (user + system) of the PostgreSQL server processes now serving: every process in
-     * {@code pg_stat_activity} (backends, the checkpointer, the WAL writer...), read from {@code /proc}.
-     */
-    private static long postgresCpuNanos(HikariDataSource ds) throws Exception {
-        List<Integer> pids = new ArrayList<>();
-        try (Connection c = ds.getConnection();
-                Statement s = c.createStatement();
-                ResultSet rs = s.executeQuery("select pid from pg_stat_activity")) {
-            while (rs.next()) {
-                pids.add(rs.getInt(1));
-            }
-        }
-        long ticks = 0;
-        for (int pid : pids) {
-            try {
-                String stat = Files.readString(Path.of("/proc", Integer.toString(pid), "stat"));
-                String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
-                ticks += Long.parseLong(f[11]) + Long.parseLong(f[12]); // utime, stime
-            } catch (IOException gone) {
-                // a backend that ended between the query and the read: its CPU is no longer counted anywhere
-            }
-        }
-        return ticks * (1_000_000_000L / CLOCK_TICKS_PER_SECOND);
-    }
-
-    private static long count(HikariDataSource ds) throws Exception {
-        try (Connection c = ds.getConnection();
-                Statement s = c.createStatement();
-                ResultSet rs = s.executeQuery("select count(*) from audit_event")) {
-            rs.next();
-            return rs.getLong(1);
         }
     }
 

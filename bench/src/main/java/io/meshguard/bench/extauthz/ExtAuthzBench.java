@@ -126,13 +126,7 @@ public final class ExtAuthzBench {
                                 "(g) extauthz, 10,000-route policy, cached",
                                 bigServer.grpcPort(),
                                 request(plainToken, null)));
-                System.out.printf(
-                        "JDK %s, %d CPUs, %d s per measurement, fixed rates %s/s, %d interleaved rounds (median shown)%n",
-                        Runtime.version(),
-                        Runtime.getRuntime().availableProcessors(),
-                        seconds.toSeconds(),
-                        rates,
-                        rounds);
+                printSetup(seconds, rates, rounds);
                 List<Row> rows = measure(scenarios, seconds, rates, rounds);
                 print(rows, rates);
             } finally {
@@ -180,6 +174,13 @@ public final class ExtAuthzBench {
      * Warms every scenario up, then measures them round-robin so a burst of noise on the shared machine hits all
      * scenarios alike; each figure is the median over the rounds.
      */
+    /** The run's setting, before any result: the JDK, the CPUs, and how long, how fast and how often it measures. */
+    static void printSetup(Duration seconds, List<Integer> rates, int rounds) {
+        System.out.printf(
+                "JDK %s, %d CPUs, %d s per measurement, fixed rates %s/s, %d interleaved rounds (median shown)%n",
+                Runtime.version(), Runtime.getRuntime().availableProcessors(), seconds.toSeconds(), rates, rounds);
+    }
+
     private static List<Row> measure(List<Scenario> scenarios, Duration seconds, List<Integer> rates, int rounds)
             throws Exception {
         List<ManagedChannel> channels = new ArrayList<>();

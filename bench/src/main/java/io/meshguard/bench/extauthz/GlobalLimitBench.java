@@ -84,13 +84,7 @@ public final class GlobalLimitBench {
                         new Scenario("(b) extauthz, public route, local limits", local.grpcPort()),
                         new Scenario(
                                 "(c) extauthz, public route, global limits (Redis on loopback)", global.grpcPort()));
-                System.out.printf(
-                        "JDK %s, %d CPUs, %d s per measurement, fixed rates %s/s, %d interleaved rounds (median shown)%n",
-                        Runtime.version(),
-                        Runtime.getRuntime().availableProcessors(),
-                        seconds.toSeconds(),
-                        rates,
-                        rounds);
+                ExtAuthzBench.printSetup(seconds, rates, rounds);
                 limiterAlone(redis.endpoint().url(), rounds);
                 measure(scenarios, seconds, rates, rounds);
                 var stats = global.globalLimits().get().breaker().stats();

@@ -8,6 +8,7 @@ import io.meshguard.audit.AuditWriter;
 import io.meshguard.audit.AuditWriterSettings;
 import io.meshguard.audit.ConnectionSource;
 import io.meshguard.audit.spool.SpoolSettings;
+import io.meshguard.bench.ProcReadings;
 import io.meshguard.catalog.apikey.JdbcApiKeyStore;
 import io.meshguard.catalogmodel.apikey.ApiKeyService;
 import io.meshguard.db.DataSourceFactory;
@@ -69,8 +70,8 @@ public final class MadeUpApiKeyBench {
                 "JDK %s, %d processors, %s, load average %s%n",
                 Runtime.version(),
                 Runtime.getRuntime().availableProcessors(),
-                CheckPodBench.cpuModel(),
-                CheckPodBench.loadAverage());
+                ProcReadings.cpuModel(),
+                ProcReadings.loadAverage());
         try (LocalPostgres pg = LocalPostgres.start(dir.resolve("pg"), 0);
                 HikariDataSource ds = DataSourceFactory.create(pg.dbSettings("meshguard-bench"))) {
             Migrations.apply(ds);
@@ -159,9 +160,9 @@ public final class MadeUpApiKeyBench {
                 LoadGenerator.Result alone =
                         expectAllowed(new LoadGenerator(c.channel(), legit).openLoop(rate, seconds));
                 double reads0 = reads(c);
-                long pg0 = CheckPodBench.postgresCpuNanos(ds);
+                long pg0 = ProcReadings.postgresCpuNanos(ds);
                 LoadGenerator.Result flood = flood(c).closedLoop(32, seconds);
-                long pg1 = CheckPodBench.postgresCpuNanos(ds);
+                long pg1 = ProcReadings.postgresCpuNanos(ds);
                 double reads1 = reads(c);
                 if (flood.notAllowed() != flood.count()) {
                     throw new IllegalStateException(c.name() + ": a made-up key was allowed");

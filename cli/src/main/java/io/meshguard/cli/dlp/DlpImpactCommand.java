@@ -1,8 +1,8 @@
 package io.meshguard.cli.dlp;
 
 import io.meshguard.audit.query.AuditReader;
-import io.meshguard.audit.query.TimeArguments;
 import io.meshguard.cli.common.DatabaseOptions;
+import io.meshguard.cli.common.ReplayWindow;
 import io.meshguard.dlp.policy.DlpPolicy;
 import io.meshguard.dlp.policy.DlpPolicyParser;
 import io.meshguard.dlp.policy.PolicyInvalidException;
@@ -14,7 +14,6 @@ import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.sql.SQLException;
 import java.time.Clock;
-import java.time.Instant;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
@@ -54,15 +53,8 @@ public final class DlpImpactCommand implements Callable<Integer> {
             description = "Policy directory the findings were recorded under (what the draft is held against).")
     Path inForce;
 
-    @Option(
-            names = "--since",
-            defaultValue = "30d",
-            paramLabel = "WHEN",
-            description = "Start of the window: a duration ago (30d, 12h) or a time (default: ${DEFAULT-VALUE}).")
-    String since;
-
-    @Option(names = "--until", paramLabel = "WHEN", description = "End of the window (default: now).")
-    String until;
+    @Mixin
+    ReplayWindow window = new ReplayWindow();
 
     @Option(names = "--fail-on-change", description = "Exit 1 when any recorded finding would be acted on otherwise.")
     boolean failOnChange;
@@ -71,9 +63,7 @@ public final class DlpImpactCommand implements Callable<Integer> {
     public Integer call() throws IOException, SQLException {
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
-        Clock clock = Clock.systemUTC();
-        Instant from = TimeArguments.pointInTime(since, clock);
-        Instant to = until == null ? clock.instant() : TimeArguments.pointInTime(until, clock);
+        ReplayWindow.Bounds bounds = window.read(Clock.systemUTC());
         DlpPolicy draft;
         DlpPolicy current;
         try {
@@ -86,14 +76,14 @@ public final class DlpImpactCommand implements Callable<Integer> {
             return 2;
         }
         AuditReader reader = new AuditReader(database.open("meshguard-dlp-impact", System.getenv()));
-        FindingImpactReport report = RecordedFindings.replay(reader, current, draft, from, to);
+        FindingImpactReport report = RecordedFindings.replay(reader, current, draft, bounds.from(), bounds.to());
         out.printf(
                 "replayed against %s (in force: %s), findings recorded %s .. %s (PostgreSQL audit_event)%n",
-                dir.resolve("dlp.yaml"), inForce.resolve("dlp.yaml"), from, to);
+                dir.resolve("dlp.yaml"), inForce.resolve("dlp.yaml"), bounds.from(), bounds.to());
         out.print(report.render());
         List<PinChanges.Change> pins = PinChanges.between(current, draft);
         if (!pins.isEmpty()) {
-            out.print(pinReport(pins, RecordedFindings.recordedCalls(reader, from, to)));
+            out.print(pinReport(pins, RecordedFindings.recordedCalls(reader, bounds.from(), bounds.to())));
         }
         out.println("integrity: finding rows are not in the admin trail's hash chain nor its signed checkpoints;"
                 + " whoever can write audit_event can change them and this report.");

@@ -1,7 +1,6 @@
 package io.meshguard.cli.policy;
 
 import io.meshguard.audit.query.AuditReader;
-import io.meshguard.audit.query.TimeArguments;
 import io.meshguard.authz.policy.AuthzPolicy;
 import io.meshguard.authz.policy.AuthzPolicyFiles;
 import io.meshguard.authz.replay.DecisionReplay;
@@ -9,6 +8,7 @@ import io.meshguard.authz.replay.ImpactReport;
 import io.meshguard.authz.replay.RecordedDecision;
 import io.meshguard.authz.replay.ReplayOutcome;
 import io.meshguard.cli.common.DatabaseOptions;
+import io.meshguard.cli.common.ReplayWindow;
 import io.meshguard.cli.dev.DevIssuerFiles;
 import io.meshguard.cli.dev.DevPolicy;
 import io.meshguard.runtime.policy.PolicyFiles;
@@ -56,15 +56,8 @@ public final class PolicyImpactCommand implements Callable<Integer> {
     @Parameters(paramLabel = "DIR", description = "Draft policy directory (its authz.yaml is replayed)")
     Path dir;
 
-    @Option(
-            names = "--since",
-            defaultValue = "30d",
-            paramLabel = "WHEN",
-            description = "Start of the window: a duration ago (30d, 12h) or a time (default: ${DEFAULT-VALUE}).")
-    String since;
-
-    @Option(names = "--until", paramLabel = "WHEN", description = "End of the window (default: now).")
-    String until;
+    @Mixin
+    ReplayWindow window = new ReplayWindow();
 
     @Option(names = "--fail-on-flip", description = "Exit 1 when any recorded decision would go otherwise.")
     boolean failOnFlip;
@@ -83,9 +76,7 @@ public final class PolicyImpactCommand implements Callable<Integer> {
     public Integer call() throws IOException, SQLException {
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
-        Clock clock = Clock.systemUTC();
-        Instant from = TimeArguments.pointInTime(since, clock);
-        Instant to = until == null ? clock.instant() : TimeArguments.pointInTime(until, clock);
+        ReplayWindow.Bounds bounds = window.read(Clock.systemUTC());
         Path file = dir.resolve(ProfileCatalog.AUTHZ_FILE);
         AuthzPolicy draft;
         try {
@@ -133,8 +124,10 @@ public final class PolicyImpactCommand implements Callable<Integer> {
         }
         ImpactReport report = new RecordedDecisions(
                         new AuditReader(database.open("meshguard-policy-impact", System.getenv())))
-                .replay(decide, from, to);
-        out.printf("replayed against %s, decisions recorded %s .. %s (PostgreSQL audit_event)%n", file, from, to);
+                .replay(decide, bounds.from(), bounds.to());
+        out.printf(
+                "replayed against %s, decisions recorded %s .. %s (PostgreSQL audit_event)%n",
+                file, bounds.from(), bounds.to());
         out.println(inForceFile
                 .map(p -> "compared with " + p + ", the policy in force: a flip is where the two decide otherwise")
                 .orElse("compared with the recorded outcomes (the policy in force unknown: pass --in-force DIR)"));

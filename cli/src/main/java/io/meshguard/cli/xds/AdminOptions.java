@@ -1,6 +1,7 @@
 package io.meshguard.cli.xds;
 
 import io.meshguard.cli.common.AdminTokenFileOption;
+import io.meshguard.xds.model.ConfigJson;
 import java.io.IOException;
 import java.nio.file.Path;
 import picocli.CommandLine.Mixin;
@@ -31,6 +32,11 @@ final class AdminOptions {
     /** A client for the controller these options name. */
     AdminClient client() throws IOException {
         return AdminClient.resolve(url, tokenFile.file(), dataDir);
+    }
+
+    /** The body of a call that gives only its reason: {@code {"reason": …}}. */
+    static String reason(String reason) {
+        return ConfigJson.mapper().createObjectNode().put("reason", reason).toString();
     }
 
     /** {@code text} as one path segment (a group name from the command line). */

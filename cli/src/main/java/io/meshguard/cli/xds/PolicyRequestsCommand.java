@@ -32,18 +32,9 @@ import picocli.CommandLine.Parameters;
             PolicyRequestsCommand.Reject.class,
             PolicyRequestsCommand.Report.class
         })
-public final class PolicyRequestsCommand implements Callable<Integer> {
+public final class PolicyRequestsCommand extends VerbGroup {
     /** The file the DLP server reads (the name is part of the digest an approval names). */
     static final String DLP_FILE = "dlp.yaml";
-
-    @picocli.CommandLine.Spec
-    picocli.CommandLine.Model.CommandSpec spec;
-
-    @Override
-    public Integer call() {
-        throw new picocli.CommandLine.ParameterException(
-                spec.commandLine(), "a verb is required: open, list, show, approve, reject or report");
-    }
 
     /**
      * {@code POST /policy-requests}: the files at PATH, read as their server reads them, with their replay report. The
@@ -161,39 +152,17 @@ public final class PolicyRequestsCommand implements Callable<Integer> {
             mixinStandardHelpOptions = true,
             description = "Approve: the policy's server (extauthz, the DLP server) may enforce exactly the requested"
                     + " files (a second person only).")
-    public static final class Approve implements Callable<Integer> {
-        @Parameters(index = "0", paramLabel = "ID")
-        long id;
-
-        @Option(names = "--reason", required = true, description = "Why (kept in the admin trail).")
-        String reason;
-
-        @Mixin
-        AdminOptions admin;
-
-        @Override
-        public Integer call() throws Exception {
-            return printRequest(
-                    "approve", admin.client().send("POST", "/policy-requests/" + id + "/approve", reason(reason)));
+    public static final class Approve extends Decision {
+        public Approve() {
+            super("/policy-requests", PolicyRequestsCommand::printRequest);
         }
     }
 
     /** {@code POST /policy-requests/{id}/reject}. */
     @Command(name = "reject", mixinStandardHelpOptions = true, description = "Reject a policy request.")
-    public static final class Reject implements Callable<Integer> {
-        @Parameters(index = "0", paramLabel = "ID")
-        long id;
-
-        @Option(names = "--reason", required = true, description = "Why (kept in the admin trail).")
-        String reason;
-
-        @Mixin
-        AdminOptions admin;
-
-        @Override
-        public Integer call() throws Exception {
-            return printRequest(
-                    "reject", admin.client().send("POST", "/policy-requests/" + id + "/reject", reason(reason)));
+    public static final class Reject extends Decision {
+        public Reject() {
+            super("/policy-requests", PolicyRequestsCommand::printRequest);
         }
     }
 
@@ -241,9 +210,5 @@ public final class PolicyRequestsCommand implements Callable<Integer> {
                 sb, q, "meshguard policy requests report " + q.path("id").asText());
         sb.append(q.path("diff").asText());
         return sb.toString();
-    }
-
-    private static String reason(String reason) {
-        return ConfigJson.mapper().createObjectNode().put("reason", reason).toString();
     }
 }

@@ -6,7 +6,6 @@ import java.net.http.HttpResponse;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
-import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
 /**
@@ -24,15 +23,7 @@ import picocli.CommandLine.Parameters;
             ToolApprovalsCommand.Approve.class,
             ToolApprovalsCommand.Reject.class
         })
-public final class ToolApprovalsCommand implements Callable<Integer> {
-    @picocli.CommandLine.Spec
-    picocli.CommandLine.Model.CommandSpec spec;
-
-    @Override
-    public Integer call() {
-        throw new picocli.CommandLine.ParameterException(
-                spec.commandLine(), "a verb is required: list, show, approve or reject");
-    }
+public final class ToolApprovalsCommand extends VerbGroup {
 
     /** {@code GET /tool-approvals}: one line per held call, newest first. */
     @Command(name = "list", mixinStandardHelpOptions = true, description = "Held tool calls, newest first.")
@@ -78,50 +69,22 @@ public final class ToolApprovalsCommand implements Callable<Integer> {
         }
     }
 
-    /** {@code POST /tool-approvals/{id}/approve|reject}: the verb is the subcommand's name. */
-    abstract static class Decision implements Callable<Integer> {
-        @Parameters(index = "0", paramLabel = "ID")
-        long id;
-
-        @Option(names = "--reason", required = true, description = "Why (kept in the admin trail).")
-        String reason;
-
-        @Mixin
-        AdminOptions admin;
-
-        abstract String verb();
-
-        @Override
-        public Integer call() throws Exception {
-            return print(
-                    verb(),
-                    admin.client()
-                            .send(
-                                    "POST",
-                                    "/tool-approvals/" + id + "/" + verb(),
-                                    ConfigJson.mapper()
-                                            .createObjectNode()
-                                            .put("reason", reason)
-                                            .toString()));
-        }
-    }
-
+    /** {@code POST /tool-approvals/{id}/approve}. */
     @Command(
             name = "approve",
             mixinStandardHelpOptions = true,
             description = "Approve a held call; the second person's approval lets the client's retry run it once.")
     public static final class Approve extends Decision {
-        @Override
-        String verb() {
-            return "approve";
+        public Approve() {
+            super("/tool-approvals", ToolApprovalsCommand::print);
         }
     }
 
+    /** {@code POST /tool-approvals/{id}/reject}. */
     @Command(name = "reject", mixinStandardHelpOptions = true, description = "Reject a held call: it never runs.")
     public static final class Reject extends Decision {
-        @Override
-        String verb() {
-            return "reject";
+        public Reject() {
+            super("/tool-approvals", ToolApprovalsCommand::print);
         }
     }
 

@@ -2,9 +2,7 @@ package io.meshguard.cli.xds;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.meshguard.xds.model.ConfigJson;
-import java.net.URLEncoder;
 import java.net.http.HttpResponse;
-import java.nio.charset.StandardCharsets;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -27,15 +25,7 @@ import picocli.CommandLine.Parameters;
             XdsApprovalsCommand.ApproveCommand.class,
             XdsApprovalsCommand.RejectCommand.class
         })
-public final class XdsApprovalsCommand implements Callable<Integer> {
-    @picocli.CommandLine.Spec
-    picocli.CommandLine.Model.CommandSpec spec;
-
-    @Override
-    public Integer call() {
-        throw new picocli.CommandLine.ParameterException(
-                spec.commandLine(), "a verb is required: list, show, report, approve or reject");
-    }
+public final class XdsApprovalsCommand extends VerbGroup {
 
     /**
      * {@code GET /publish-requests}, or {@code GET /groups/{G}/publish-requests} with {@code --group} (which the
@@ -59,9 +49,7 @@ public final class XdsApprovalsCommand implements Callable<Integer> {
         public Integer call() throws Exception {
             String path = group == null
                     ? "/publish-requests"
-                    : "/groups/"
-                            + URLEncoder.encode(group, StandardCharsets.UTF_8).replace("+", "%20")
-                            + "/publish-requests";
+                    : "/groups/" + AdminOptions.segment(group) + "/publish-requests";
             HttpResponse<String> r = admin.client().send("GET", path, null);
             if (json) {
                 return AdminAnswer.print("approvals list", r);
@@ -93,11 +81,8 @@ public final class XdsApprovalsCommand implements Callable<Integer> {
             description = "One publish request: its replay report, who changed it and the diff that an approval would"
                     + " publish.")
     public static final class ShowCommand implements Callable<Integer> {
-        @Parameters(index = "0", paramLabel = "GROUP", description = "The gateway group.")
-        String group;
-
-        @Parameters(index = "1", paramLabel = "ID", description = "The request's id (see `xds approvals list`).")
-        long id;
+        @Mixin
+        PublishRequest request;
 
         @Mixin
         AdminOptions admin;
@@ -107,12 +92,8 @@ public final class XdsApprovalsCommand implements Callable<Integer> {
 
         @Override
         public Integer call() throws Exception {
-            HttpResponse<String> r = admin.client().send("GET", path(group, id, ""), null);
-            if (json || r.statusCode() / 100 != 2) {
-                return AdminAnswer.print("approvals show", r);
-            }
-            System.out.print(render(ConfigJson.mapper().readTree(r.body())));
-            return 0;
+            HttpResponse<String> r = admin.client().send("GET", request.path(""), null);
+            return json ? AdminAnswer.print("approvals show", r) : printRequest("approvals show", r);
         }
     }
 
@@ -124,23 +105,15 @@ public final class XdsApprovalsCommand implements Callable<Integer> {
                     "Compute a pending request's replay report again on exactly the requested content (the last 30"
                             + " days of recorded decisions); an approval needs one computed since the request.")
     public static final class ReportCommand implements Callable<Integer> {
-        @Parameters(index = "0", paramLabel = "GROUP", description = "The gateway group.")
-        String group;
-
-        @Parameters(index = "1", paramLabel = "ID", description = "The request's id (see `xds approvals list`).")
-        long id;
+        @Mixin
+        PublishRequest request;
 
         @Mixin
         AdminOptions admin;
 
         @Override
         public Integer call() throws Exception {
-            HttpResponse<String> r = admin.client().send("POST", path(group, id, "/report"), "{}");
-            if (r.statusCode() / 100 != 2) {
-                return AdminAnswer.print("approvals report", r);
-            }
-            System.out.print(render(ConfigJson.mapper().readTree(r.body())));
-            return 0;
+            return printRequest("approvals report", admin.client().send("POST", request.path("/report"), "{}"));
         }
     }
 
@@ -180,11 +153,8 @@ public final class XdsApprovalsCommand implements Callable<Integer> {
             mixinStandardHelpOptions = true,
             description = "Approve a publish request: publishes exactly the requested change (a second person only).")
     public static final class ApproveCommand implements Callable<Integer> {
-        @Parameters(index = "0", paramLabel = "GROUP", description = "The gateway group.")
-        String group;
-
-        @Parameters(index = "1", paramLabel = "ID", description = "The request's id (see `xds approvals list`).")
-        long id;
+        @Mixin
+        PublishRequest request;
 
         @Mixin
         AdminOptions admin;
@@ -197,7 +167,8 @@ public final class XdsApprovalsCommand implements Callable<Integer> {
 
         @Override
         public Integer call() throws Exception {
-            return AdminAnswer.print("approve", admin.client().send("POST", path(group, id, "/approve"), body(reason)));
+            return AdminAnswer.print(
+                    "approve", admin.client().send("POST", request.path("/approve"), AdminOptions.reason(reason)));
         }
     }
 
@@ -207,11 +178,8 @@ public final class XdsApprovalsCommand implements Callable<Integer> {
             mixinStandardHelpOptions = true,
             description = "Reject a publish request; nothing is published.")
     public static final class RejectCommand implements Callable<Integer> {
-        @Parameters(index = "0", paramLabel = "GROUP", description = "The gateway group.")
-        String group;
-
-        @Parameters(index = "1", paramLabel = "ID", description = "The request's id (see `xds approvals list`).")
-        long id;
+        @Mixin
+        PublishRequest request;
 
         @Mixin
         AdminOptions admin;
@@ -224,16 +192,31 @@ public final class XdsApprovalsCommand implements Callable<Integer> {
 
         @Override
         public Integer call() throws Exception {
-            return AdminAnswer.print("reject", admin.client().send("POST", path(group, id, "/reject"), body(reason)));
+            return AdminAnswer.print(
+                    "reject", admin.client().send("POST", request.path("/reject"), AdminOptions.reason(reason)));
         }
     }
 
-    private static String path(String group, long id, String verb) {
-        return "/publish-requests/"
-                + URLEncoder.encode(group, StandardCharsets.UTF_8).replace("+", "%20") + "/" + id + verb;
+    /** The GROUP and ID arguments naming one publish request (a picocli mixin). */
+    static final class PublishRequest {
+        @Parameters(index = "0", paramLabel = "GROUP", description = "The gateway group.")
+        String group;
+
+        @Parameters(index = "1", paramLabel = "ID", description = "The request's id (see `xds approvals list`).")
+        long id;
+
+        /** The request's admin API path, then {@code verb} ({@code ""} or {@code /approve} …). */
+        String path(String verb) {
+            return "/publish-requests/" + AdminOptions.segment(group) + "/" + id + verb;
+        }
     }
 
-    private static String body(String reason) {
-        return ConfigJson.mapper().createObjectNode().put("reason", reason).toString();
+    /** The request as people read it; the exit code is 0 for a 2xx answer, else 1. */
+    static int printRequest(String what, HttpResponse<String> r) throws java.io.IOException {
+        if (r.statusCode() / 100 != 2) {
+            return AdminAnswer.print(what, r);
+        }
+        System.out.print(render(ConfigJson.mapper().readTree(r.body())));
+        return 0;
     }
 }

@@ -36,14 +36,7 @@ public final class XdsPublishCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         String path = group == null ? "/publish" : "/groups/" + AdminOptions.segment(group) + "/publish";
-        HttpResponse<String> r = admin.client()
-                .send(
-                        "POST",
-                        path,
-                        io.meshguard.xds.model.ConfigJson.mapper()
-                                .createObjectNode()
-                                .put("reason", reason)
-                                .toString());
+        HttpResponse<String> r = admin.client().send("POST", path, AdminOptions.reason(reason));
         if (r.statusCode() == 200) {
             com.fasterxml.jackson.databind.JsonNode answer =
                     io.meshguard.xds.model.ConfigJson.mapper().readTree(r.body());

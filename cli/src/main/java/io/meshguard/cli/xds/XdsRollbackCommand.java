@@ -40,14 +40,7 @@ public final class XdsRollbackCommand implements Callable<Integer> {
         String path = group == null
                 ? "/rollback/" + revision
                 : "/groups/" + AdminOptions.segment(group) + "/rollback/" + revision;
-        HttpResponse<String> r = admin.client()
-                .send(
-                        "POST",
-                        path,
-                        io.meshguard.xds.model.ConfigJson.mapper()
-                                .createObjectNode()
-                                .put("reason", reason)
-                                .toString());
+        HttpResponse<String> r = admin.client().send("POST", path, AdminOptions.reason(reason));
         return AdminAnswer.print("rollback", r);
     }
 }
