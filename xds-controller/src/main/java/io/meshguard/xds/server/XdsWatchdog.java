@@ -99,11 +99,8 @@ public final class XdsWatchdog implements AutoCloseable {
     private volatile int deadlocked;
     private volatile int unwritable;
     private final MeterRegistry meters;
-    private final ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor(r -> {
-        Thread t = new Thread(r, "xds-watchdog");
-        t.setDaemon(true);
-        return t;
-    });
+    private final ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor(
+            Thread.ofPlatform().name("xds-watchdog").daemon().factory());
 
     public XdsWatchdog(
             Bounds bounds,
