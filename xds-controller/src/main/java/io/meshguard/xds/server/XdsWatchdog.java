@@ -74,17 +74,7 @@ public final class XdsWatchdog implements AutoCloseable {
                 snapshots,
                 Optional.of(virtualHosts),
                 List.of(new Lane(serial.name(), serial::execute), new Lane("vhds-retry", virtualHosts.pusher())),
-                new Health() {
-                    @Override
-                    public void ready(boolean ready) {
-                        ads.serving(ready);
-                    }
-
-                    @Override
-                    public void alive(boolean alive) {
-                        ads.alive(alive);
-                    }
-                });
+                ads);
     }
 
     private record Probe(Lane lane, AtomicLong sentNanos) {}
