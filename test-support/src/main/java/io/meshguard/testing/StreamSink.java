@@ -42,10 +42,10 @@ public final class StreamSink<T> implements StreamObserver<T> {
     }
 
     @Override
+    public void onCompleted() {}
+
+    @Override
     public void onError(Throwable t) {
         failed.accept(t);
     }
-
-    @Override
-    public void onCompleted() {}
 }
