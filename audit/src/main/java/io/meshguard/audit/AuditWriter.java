@@ -159,10 +159,8 @@ public final class AuditWriter implements AuditSink, AutoCloseable {
                 .strongReference(true)
                 .register(meters);
 
-        this.batcher = new Thread(this::runBatcher, "audit-batcher");
-        this.databaseThread = new Thread(this::runDatabase, "audit-db");
-        batcher.setDaemon(true);
-        databaseThread.setDaemon(true);
+        this.batcher = Thread.ofPlatform().name("audit-batcher").daemon().unstarted(this::runBatcher);
+        this.databaseThread = Thread.ofPlatform().name("audit-db").daemon().unstarted(this::runDatabase);
     }
 
     private static Counter dropped(MeterRegistry meters, String reason) {

@@ -101,8 +101,7 @@ public final class DecisionLog implements AuditSink, ServerComponent {
                 .description("1 when the last decision log write succeeded")
                 .strongReference(true)
                 .register(meters);
-        this.writer = new Thread(this::run, "decision-log");
-        writer.setDaemon(true);
+        this.writer = Thread.ofPlatform().name("decision-log").daemon().unstarted(this::run);
     }
 
     /** The decision log on this process's standard output (file descriptor 1, not through {@code System.out}). */

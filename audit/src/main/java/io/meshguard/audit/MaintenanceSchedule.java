@@ -42,11 +42,8 @@ public final class MaintenanceSchedule implements AutoCloseable {
         if (scheduler != null) {
             throw new IllegalStateException("already started");
         }
-        scheduler = Executors.newSingleThreadScheduledExecutor(r -> {
-            Thread t = new Thread(r, threadName);
-            t.setDaemon(true);
-            return t;
-        });
+        scheduler = Executors.newSingleThreadScheduledExecutor(
+                Thread.ofPlatform().name(threadName).daemon().factory());
         scheduler.execute(() -> runAndReschedule(interval));
     }
 

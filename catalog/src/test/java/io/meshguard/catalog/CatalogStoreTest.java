@@ -27,6 +27,7 @@ import io.meshguard.catalogmodel.SubscriptionSnapshot;
 import io.meshguard.catalogmodel.SubscriptionState;
 import io.meshguard.catalogmodel.TransitionRefused;
 import io.meshguard.db.TenantScope;
+import io.meshguard.testing.ApiKeyRows;
 import io.meshguard.testing.IntegrationTest;
 import io.meshguard.testing.PostgresExtension;
 import java.time.Duration;
@@ -63,10 +64,7 @@ class CatalogStoreTest {
         store = new CatalogStore(PG.dataSource());
         PG.dsl().execute("insert into tenant (id) values ('acme'), ('globex'), ('initech')");
         PG.dsl().execute("insert into api (name, tenant) values ('payments-api', 'acme'), ('ledger-api', 'globex')");
-        PG.dsl()
-                .execute("insert into api_keys (key_id, secret_sha256, name, owner, tenant, tier) values "
-                        + "('initech000000001', decode(repeat('00', 32), 'hex'), 'k', 'o', 'initech', 'free'), "
-                        + "('initech000000002', decode(repeat('00', 32), 'hex'), 'k', 'o', 'initech', 'free')");
+        ApiKeyRows.insert(PG.dsl(), "initech", "initech000000001", "initech000000002");
         store.putCluster(new Cluster("local", "local", Optional.empty(), Set.of()), Map.of("local", Set.of("acme")));
         store.createProduct(ACME, product("payments", "acme", "payments-api"), "alice");
         store.moveProduct(ACME, "payments", ProductState.PUBLISHED, "alice");
@@ -240,9 +238,7 @@ class CatalogStoreTest {
 
     @Test
     void rotation_keepsThePredecessorForItsWindow_thenRotatesItOut() {
-        PG.dsl()
-                .execute("insert into api_keys (key_id, secret_sha256, name, owner, tenant, tier) values "
-                        + "('initech000000009', decode(repeat('00', 32), 'hex'), 'k', 'o', 'initech', 'free')");
+        ApiKeyRows.insert(PG.dsl(), "initech", "initech000000009");
         store.createApplication(INITECH, new Application("initech-rot", "initech", "R", ApplicationState.ACTIVE), "i");
         store.subscribe(INITECH, "initech-rot", "payments-dev-local", "payments-free", "ina");
         store.addCredential(INITECH, key("initech000000009", Set.of()).withApplication("initech-rot"));

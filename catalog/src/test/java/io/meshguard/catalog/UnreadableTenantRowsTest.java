@@ -19,6 +19,7 @@ import io.meshguard.catalogmodel.SharedCatalog;
 import io.meshguard.catalogmodel.SubscriptionSnapshot;
 import io.meshguard.catalogmodel.TenantCatalog;
 import io.meshguard.db.TenantScope;
+import io.meshguard.testing.ApiKeyRows;
 import io.meshguard.testing.CatalogSamples;
 import io.meshguard.testing.IntegrationTest;
 import io.meshguard.testing.PostgresExtension;
@@ -55,11 +56,9 @@ class UnreadableTenantRowsTest {
         store = new CatalogStore(PG.dataSource());
         PG.dsl().execute("insert into tenant (id) values ('acme'), ('umbrella'), ('initech'), ('globex'), ('hooli')");
         PG.dsl().execute("insert into api (name, tenant) values ('payments-api', 'acme'), ('loans-api', 'umbrella')");
-        PG.dsl()
-                .execute("insert into api_keys (key_id, secret_sha256, name, owner, tenant, tier) values "
-                        + "('initech000000001', decode(repeat('00', 32), 'hex'), 'k', 'o', 'initech', 'free'), "
-                        + "('globex0000000001', decode(repeat('00', 32), 'hex'), 'k', 'o', 'globex', 'free'), "
-                        + "('hooli00000000001', decode(repeat('00', 32), 'hex'), 'k', 'o', 'hooli', 'free')");
+        ApiKeyRows.insert(PG.dsl(), "initech", "initech000000001");
+        ApiKeyRows.insert(PG.dsl(), "globex", "globex0000000001");
+        ApiKeyRows.insert(PG.dsl(), "hooli", "hooli00000000001");
         store.putCluster(
                 new Cluster("local", "local", Optional.empty(), Set.of()), Map.of("local", Set.of("acme", "umbrella")));
         provider("acme", "payments", "payments-api", "pay.example.test");

@@ -142,11 +142,8 @@ public final class CoverageMonitor implements ServerComponent {
 
     @Override
     public void start() {
-        executor = Executors.newSingleThreadScheduledExecutor(r -> {
-            Thread t = new Thread(r, "meshguard-coverage");
-            t.setDaemon(true);
-            return t;
-        });
+        executor = Executors.newSingleThreadScheduledExecutor(
+                Thread.ofPlatform().name("meshguard-coverage").daemon().factory());
         executor.scheduleWithFixedDelay(
                 this::runSafely, interval.toMillis(), interval.toMillis(), TimeUnit.MILLISECONDS);
     }

@@ -116,11 +116,8 @@ public final class TrailCheckpointer implements ServerComponent {
 
     @Override
     public void start() {
-        timer = Executors.newSingleThreadScheduledExecutor(r -> {
-            Thread t = new Thread(r, "admin-trail-checkpoints");
-            t.setDaemon(true);
-            return t;
-        });
+        timer = Executors.newSingleThreadScheduledExecutor(
+                Thread.ofPlatform().name("admin-trail-checkpoints").daemon().factory());
         timer.scheduleWithFixedDelay(this::round, 0, interval.toMillis(), TimeUnit.MILLISECONDS);
     }
 

@@ -70,22 +70,7 @@ class AccessLogReceiverTest {
     private final class EnvoyStream {
         final CompletableFuture<StreamAccessLogsResponse> response = new CompletableFuture<>();
         final StreamObserver<byte[]> requests = ClientCalls.asyncClientStreamingCall(
-                channel.newCall(AccessLogReceiver.METHOD, CallOptions.DEFAULT), new StreamObserver<>() {
-                    @Override
-                    public void onNext(StreamAccessLogsResponse value) {
-                        response.complete(value);
-                    }
-
-                    @Override
-                    public void onError(Throwable t) {
-                        response.completeExceptionally(t);
-                    }
-
-                    @Override
-                    public void onCompleted() {
-                        response.complete(null);
-                    }
-                });
+                channel.newCall(AccessLogReceiver.METHOD, CallOptions.DEFAULT), AlsAnswer.into(response));
 
         void send(StreamAccessLogsMessage m) {
             requests.onNext(m.toByteArray());

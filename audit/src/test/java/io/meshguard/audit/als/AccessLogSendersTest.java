@@ -90,22 +90,7 @@ class AccessLogSendersTest {
                 io.grpc.ClientInterceptors.intercept(channel, MetadataUtils.newAttachHeadersInterceptor(headers));
         CompletableFuture<StreamAccessLogsResponse> response = new CompletableFuture<>();
         StreamObserver<byte[]> requests = ClientCalls.asyncClientStreamingCall(
-                withHeaders.newCall(AccessLogReceiver.METHOD, CallOptions.DEFAULT), new StreamObserver<>() {
-                    @Override
-                    public void onNext(StreamAccessLogsResponse value) {
-                        response.complete(value);
-                    }
-
-                    @Override
-                    public void onError(Throwable t) {
-                        response.completeExceptionally(t);
-                    }
-
-                    @Override
-                    public void onCompleted() {
-                        response.complete(null);
-                    }
-                });
+                withHeaders.newCall(AccessLogReceiver.METHOD, CallOptions.DEFAULT), AlsAnswer.into(response));
         requests.onNext(http(
                         StreamAccessLogsMessage.Identifier.newBuilder()
                                 .setNode(Node.newBuilder().setId(node))

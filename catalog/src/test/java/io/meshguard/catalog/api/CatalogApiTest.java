@@ -17,6 +17,7 @@ import io.meshguard.catalogmodel.DenyReason;
 import io.meshguard.catalogmodel.Product;
 import io.meshguard.catalogmodel.SubscriptionSnapshot;
 import io.meshguard.testing.AdminHttp;
+import io.meshguard.testing.ApiKeyRows;
 import io.meshguard.testing.IntegrationTest;
 import io.meshguard.testing.PostgresExtension;
 import io.meshguard.testing.TestIssuer;
@@ -105,14 +106,9 @@ class CatalogApiTest {
         issuer = new TestIssuer();
         PG.dsl().execute("insert into tenant (id) values ('acme'), ('globex'), ('initech')");
         PG.dsl().execute("insert into api (name, tenant) values ('payments-api', 'acme')");
-        PG.dsl()
-                .execute("insert into api_keys (key_id, secret_sha256, name, owner, tenant, tier) values "
-                        + "('initech000000001', decode(repeat('00', 32), 'hex'), 'k', 'o', 'initech', 'free'), "
-                        + "('initech000000002', decode(repeat('00', 32), 'hex'), 'k', 'o', 'initech', 'free'), "
-                        + "('initech000000003', decode(repeat('00', 32), 'hex'), 'k', 'o', 'initech', 'free'), "
-                        + "('initech000000004', decode(repeat('00', 32), 'hex'), 'k', 'o', 'initech', 'free'), "
-                        + "('globex0000000001', decode(repeat('00', 32), 'hex'), 'k', 'o', 'globex', 'free'), "
-                        + "('globex0000000002', decode(repeat('00', 32), 'hex'), 'k', 'o', 'globex', 'free')");
+        ApiKeyRows.insert(
+                PG.dsl(), "initech", "initech000000001", "initech000000002", "initech000000003", "initech000000004");
+        ApiKeyRows.insert(PG.dsl(), "globex", "globex0000000001", "globex0000000002");
         AdminGate gate = AdminGate.people(
                 new AdminTokenVerifier(
                         new AdminTokenVerifier.Settings(issuer.issuer(), "meshguard-admin", Duration.ofSeconds(30))),
@@ -596,10 +592,7 @@ class CatalogApiTest {
         ok(call("ina", "POST", "/v1/customer/applications", "{\"id\": \"initech-exp\", \"name\": \"Exp\"}"));
         ok(call("ina", "POST", "/v1/customer/subscriptions", """
                 {"application": "initech-exp", "product_publish": "%s", "plan": "expiring-free"}""".formatted(publish)));
-        PG.dsl()
-                .execute("insert into api_keys (key_id, secret_sha256, name, owner, tenant, tier) values"
-                        + " ('initech00000000e', decode(repeat('00', 32), 'hex'), 'k', 'o', 'initech', 'free'),"
-                        + " ('initech00000000f', decode(repeat('00', 32), 'hex'), 'k', 'o', 'initech', 'free')");
+        ApiKeyRows.insert(PG.dsl(), "initech", "initech00000000e", "initech00000000f");
         String before = bindings();
         for (String end : List.of("2020-01-01T00:00:00Z", "next tuesday", "2030-01-01")) {
             HttpResponse<String> r = call(
@@ -645,9 +638,7 @@ class CatalogApiTest {
         ok(call("ina", "POST", "/v1/customer/applications", "{\"id\": \"initech-sus\", \"name\": \"Sus\"}"));
         ok(call("ina", "POST", "/v1/customer/subscriptions", """
                 {"application": "initech-sus", "product_publish": "%s", "plan": "suspendable-free"}""".formatted(publish)));
-        PG.dsl()
-                .execute("insert into api_keys (key_id, secret_sha256, name, owner, tenant, tier) values"
-                        + " ('initech00000000s', decode(repeat('00', 32), 'hex'), 'k', 'o', 'initech', 'free')");
+        ApiKeyRows.insert(PG.dsl(), "initech", "initech00000000s");
         ok(call(
                 "ina",
                 "POST",

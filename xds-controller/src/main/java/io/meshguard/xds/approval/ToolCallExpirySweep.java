@@ -55,11 +55,8 @@ public final class ToolCallExpirySweep implements AutoCloseable {
     }
 
     public void start() {
-        scheduler = Executors.newSingleThreadScheduledExecutor(r -> {
-            Thread t = new Thread(r, "tool-approval-expiry");
-            t.setDaemon(true);
-            return t;
-        });
+        scheduler = Executors.newSingleThreadScheduledExecutor(
+                Thread.ofPlatform().name("tool-approval-expiry").daemon().factory());
         long every = period.toMillis();
         scheduler.scheduleWithFixedDelay(this::sweep, every, every, TimeUnit.MILLISECONDS);
     }

@@ -17,7 +17,7 @@ import java.util.concurrent.TimeUnit;
  * The ADS gRPC endpoint (port 18000 by default). Connections are never aged out: an ADS stream lives as long as the
  * node, and a forced reconnect would make every node re-fetch everything.
  */
-public final class AdsServer implements AutoCloseable {
+public final class AdsServer implements AutoCloseable, XdsWatchdog.Health {
     private final Server server;
     private final HealthStatusManager health = new HealthStatusManager();
 
@@ -80,19 +80,21 @@ public final class AdsServer implements AutoCloseable {
     }
 
     /** The port's readiness (gRPC health of every service, {@code ""}), as {@link XdsWatchdog} finds the core. */
-    void serving(boolean ready) {
-        health.setStatus(
-                HealthStatusManager.SERVICE_NAME_ALL_SERVICES,
-                ready
-                        ? io.grpc.health.v1.HealthCheckResponse.ServingStatus.SERVING
-                        : io.grpc.health.v1.HealthCheckResponse.ServingStatus.NOT_SERVING);
+    @Override
+    public void ready(boolean ready) {
+        serving(HealthStatusManager.SERVICE_NAME_ALL_SERVICES, ready);
     }
 
     /** Liveness ({@link XdsWatchdog#LIVENESS_SERVICE}): false once the JVM is deadlocked, for a restart. */
-    void alive(boolean alive) {
+    @Override
+    public void alive(boolean alive) {
+        serving(XdsWatchdog.LIVENESS_SERVICE, alive);
+    }
+
+    private void serving(String service, boolean serving) {
         health.setStatus(
-                XdsWatchdog.LIVENESS_SERVICE,
-                alive
+                service,
+                serving
                         ? io.grpc.health.v1.HealthCheckResponse.ServingStatus.SERVING
                         : io.grpc.health.v1.HealthCheckResponse.ServingStatus.NOT_SERVING);
     }

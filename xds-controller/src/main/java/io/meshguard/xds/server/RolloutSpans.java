@@ -50,11 +50,8 @@ public final class RolloutSpans implements AutoCloseable {
         this.timeout = timeout;
         this.clock = clock;
         this.timer = tracing.enabled()
-                ? Optional.of(Executors.newSingleThreadScheduledExecutor(r -> {
-                    Thread t = new Thread(r, "xds-rollout-spans");
-                    t.setDaemon(true);
-                    return t;
-                }))
+                ? Optional.of(Executors.newSingleThreadScheduledExecutor(
+                        Thread.ofPlatform().name("xds-rollout-spans").daemon().factory()))
                 : Optional.empty();
     }
 

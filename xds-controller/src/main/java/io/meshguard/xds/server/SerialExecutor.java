@@ -24,11 +24,8 @@ public final class SerialExecutor implements AutoCloseable {
 
     public SerialExecutor(String name) {
         this.name = name;
-        this.thread = Executors.newSingleThreadExecutor(r -> {
-            Thread t = new Thread(r, name);
-            t.setDaemon(true);
-            return t;
-        });
+        this.thread = Executors.newSingleThreadExecutor(
+                Thread.ofPlatform().name(name).daemon().factory());
     }
 
     /** Runs {@code task} after every task handed over before it; a task that throws is logged and the next runs. */

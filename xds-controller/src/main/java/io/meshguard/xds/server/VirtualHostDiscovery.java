@@ -117,11 +117,8 @@ public final class VirtualHostDiscovery extends VirtualHostDiscoveryServiceGrpc.
     private final Map<NodeStatus.Key, Set<Stream>> byNode = new ConcurrentHashMap<>();
     private final java.util.concurrent.atomic.AtomicLong sequence = new java.util.concurrent.atomic.AtomicLong();
     private final NackEpisodes refusals = new NackEpisodes(log);
-    private final ScheduledExecutorService retries = Executors.newSingleThreadScheduledExecutor(r -> {
-        Thread t = new Thread(r, "vhds-retry");
-        t.setDaemon(true);
-        return t;
-    });
+    private final ScheduledExecutorService retries = Executors.newSingleThreadScheduledExecutor(
+            Thread.ofPlatform().name("vhds-retry").daemon().factory());
 
     /** @param clustersWait how long a push waits at most for the node's answer to the served clusters */
     public VirtualHostDiscovery(Fleet fleet, NodeGroupMapper groups, MeterRegistry meters, Duration clustersWait) {

@@ -74,17 +74,7 @@ public final class XdsWatchdog implements AutoCloseable {
                 snapshots,
                 Optional.of(virtualHosts),
                 List.of(new Lane(serial.name(), serial::execute), new Lane("vhds-retry", virtualHosts.pusher())),
-                new Health() {
-                    @Override
-                    public void ready(boolean ready) {
-                        ads.serving(ready);
-                    }
-
-                    @Override
-                    public void alive(boolean alive) {
-                        ads.alive(alive);
-                    }
-                });
+                ads);
     }
 
     private record Probe(Lane lane, AtomicLong sentNanos) {}
@@ -99,11 +89,8 @@ public final class XdsWatchdog implements AutoCloseable {
     private volatile int deadlocked;
     private volatile int unwritable;
     private final MeterRegistry meters;
-    private final ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor(r -> {
-        Thread t = new Thread(r, "xds-watchdog");
-        t.setDaemon(true);
-        return t;
-    });
+    private final ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor(
+            Thread.ofPlatform().name("xds-watchdog").daemon().factory());
 
     public XdsWatchdog(
             Bounds bounds,

@@ -29,6 +29,7 @@ import io.meshguard.runtime.http.AdminJson;
 import io.meshguard.testing.IntegrationTest;
 import io.meshguard.testing.MovableClock;
 import io.meshguard.testing.PostgresExtension;
+import io.meshguard.testing.StreamSink;
 import io.meshguard.xds.change.ConfigChangeAudit;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.nio.charset.StandardCharsets;
@@ -145,21 +146,8 @@ class ToolCallApprovalJourneyTest {
             kv.addAll(List.of("x-mcp-approval", reference));
         }
         BlockingQueue<Object> got = new LinkedBlockingQueue<>();
-        StreamObserver<ProcessingRequest> out = ExternalProcessorGrpc.newStub(channel)
-                .process(new StreamObserver<>() {
-                    @Override
-                    public void onNext(ProcessingResponse r) {
-                        got.add(r);
-                    }
-
-                    @Override
-                    public void onError(Throwable t) {
-                        got.add(t);
-                    }
-
-                    @Override
-                    public void onCompleted() {}
-                });
+        StreamObserver<ProcessingRequest> out =
+                ExternalProcessorGrpc.newStub(channel).process(StreamSink.into(got, got::add));
         HeaderMap.Builder map = HeaderMap.newBuilder();
         for (int i = 0; i < kv.size(); i += 2) {
             map.addHeaders(

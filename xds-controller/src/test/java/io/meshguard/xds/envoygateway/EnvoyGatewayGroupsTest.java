@@ -3,21 +3,17 @@ package io.meshguard.xds.envoygateway;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.meshguard.envoygateway.render.EnvoyGatewayTemplate;
-import io.meshguard.xds.XdsCore;
 import io.meshguard.xds.model.GatewayConfig;
 import io.meshguard.xds.model.GatewayYaml;
 import io.meshguard.xds.model.TemplateKind;
+import io.meshguard.xds.server.LoopbackCores;
 import io.meshguard.xds.server.Publisher;
-import io.meshguard.xds.snapshot.FilterTargets;
 import io.meshguard.xds.store.InMemoryRevisionStore;
 import io.meshguard.xds.validate.ConfigValidator;
 import io.meshguard.xds.validate.Problem;
 import io.meshguard.xds.validate.ProblemCode;
 import io.meshguard.xds.validate.ProfileReferences;
-import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
-import java.net.InetSocketAddress;
 import java.time.Clock;
-import java.util.Optional;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -46,16 +42,7 @@ class EnvoyGatewayGroupsTest {
     private static Publisher publisher(InMemoryRevisionStore store) {
         ConfigValidator validator =
                 new ConfigValidator(ProfileReferences.NONE, new EnvoyGatewayGroups(EnvoyGatewayTemplate.defaults()));
-        return new XdsCore(
-                        new InetSocketAddress("127.0.0.1", 0),
-                        FilterTargets.DEFAULTS,
-                        store,
-                        Optional.empty(),
-                        s -> {},
-                        new SimpleMeterRegistry(),
-                        Clock.systemUTC(),
-                        validator)
-                .publisher();
+        return LoopbackCores.unstarted(store, validator).publisher();
     }
 
     @Test

@@ -26,23 +26,8 @@ final class UserAgentRewritingProxy implements AutoCloseable {
             @Override
             public StreamObserver<DiscoveryRequest> streamAggregatedResources(
                     StreamObserver<DiscoveryResponse> client) {
-                StreamObserver<DiscoveryRequest> toController =
-                        controller.streamAggregatedResources(new StreamObserver<>() {
-                            @Override
-                            public void onNext(DiscoveryResponse r) {
-                                client.onNext(r);
-                            }
-
-                            @Override
-                            public void onError(Throwable t) {
-                                client.onError(t);
-                            }
-
-                            @Override
-                            public void onCompleted() {
-                                client.onCompleted();
-                            }
-                        });
+                // the controller's answers go to the client untouched: only what the client sends is rewritten
+                StreamObserver<DiscoveryRequest> toController = controller.streamAggregatedResources(client);
                 return new StreamObserver<>() {
                     @Override
                     public void onNext(DiscoveryRequest r) {

@@ -29,6 +29,7 @@ import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
@@ -83,6 +84,30 @@ class AdsPeerIdentityTest {
         }
     }
 
+    /**
+     * Completes {@code first} with a stream's first response, or fails it with the error or the end that came instead;
+     * hands every response to {@code each}.
+     */
+    private static <T> StreamObserver<T> firstResponse(CompletableFuture<T> first, Consumer<? super T> each) {
+        return new StreamObserver<>() {
+            @Override
+            public void onNext(T r) {
+                each.accept(r);
+                first.complete(r);
+            }
+
+            @Override
+            public void onError(Throwable t) {
+                first.completeExceptionally(t);
+            }
+
+            @Override
+            public void onCompleted() {
+                first.completeExceptionally(new IllegalStateException("completed"));
+            }
+        };
+    }
+
     /** One stream: sends the requests, returns the first response or the error that closed the stream. */
     private final class Stream {
         final CompletableFuture<DiscoveryResponse> first = new CompletableFuture<>();
@@ -95,23 +120,7 @@ class AdsPeerIdentityTest {
             xfcc.forEach(v -> headers.put(key, v));
             requests = AggregatedDiscoveryServiceGrpc.newStub(channel)
                     .withInterceptors(MetadataUtils.newAttachHeadersInterceptor(headers))
-                    .streamAggregatedResources(new StreamObserver<>() {
-                        @Override
-                        public void onNext(DiscoveryResponse r) {
-                            responses.add(r);
-                            first.complete(r);
-                        }
-
-                        @Override
-                        public void onError(Throwable t) {
-                            first.completeExceptionally(t);
-                        }
-
-                        @Override
-                        public void onCompleted() {
-                            first.completeExceptionally(new IllegalStateException("completed"));
-                        }
-                    });
+                    .streamAggregatedResources(firstResponse(first, responses::add));
         }
 
         Stream send(String nodeId, String group) {
@@ -271,22 +280,7 @@ class AdsPeerIdentityTest {
                         channel, MetadataUtils.newAttachHeadersInterceptor(headers))
                 .newCall(io.meshguard.contract.subscription.SubscriptionStateWire.STREAM, io.grpc.CallOptions.DEFAULT);
         StreamObserver<DiscoveryRequest> requests =
-                io.grpc.stub.ClientCalls.asyncBidiStreamingCall(call, new StreamObserver<DiscoveryResponse>() {
-                    @Override
-                    public void onNext(DiscoveryResponse r) {
-                        first.complete(r);
-                    }
-
-                    @Override
-                    public void onError(Throwable t) {
-                        first.completeExceptionally(t);
-                    }
-
-                    @Override
-                    public void onCompleted() {
-                        first.completeExceptionally(new IllegalStateException("completed"));
-                    }
-                });
+                io.grpc.stub.ClientCalls.asyncBidiStreamingCall(call, firstResponse(first, r -> {}));
         requests.onNext(DiscoveryRequest.newBuilder()
                 .setNode(Node.newBuilder().setId(nodeId).setCluster(group))
                 .setTypeUrl(io.meshguard.contract.subscription.SubscriptionStateWire.TYPE_URL)
@@ -325,23 +319,7 @@ class AdsPeerIdentityTest {
         headers.put(Metadata.Key.of("x-forwarded-client-cert", Metadata.ASCII_STRING_MARSHALLER), xfcc(spiffeId));
         var call = io.grpc.ClientInterceptors.intercept(channel, MetadataUtils.newAttachHeadersInterceptor(headers))
                 .newCall(io.meshguard.contract.subscription.SubscriptionStateWire.DELTA, io.grpc.CallOptions.DEFAULT);
-        var requests = io.grpc.stub.ClientCalls.asyncBidiStreamingCall(
-                call, new StreamObserver<io.envoyproxy.envoy.service.discovery.v3.DeltaDiscoveryResponse>() {
-                    @Override
-                    public void onNext(io.envoyproxy.envoy.service.discovery.v3.DeltaDiscoveryResponse r) {
-                        first.complete(r);
-                    }
-
-                    @Override
-                    public void onError(Throwable t) {
-                        first.completeExceptionally(t);
-                    }
-
-                    @Override
-                    public void onCompleted() {
-                        first.completeExceptionally(new IllegalStateException("completed"));
-                    }
-                });
+        var requests = io.grpc.stub.ClientCalls.asyncBidiStreamingCall(call, firstResponse(first, r -> {}));
         requests.onNext(io.envoyproxy.envoy.service.discovery.v3.DeltaDiscoveryRequest.newBuilder()
                 .setNode(Node.newBuilder().setId(nodeId).setCluster(group))
                 .setTypeUrl(io.meshguard.contract.subscription.SubscriptionStateWire.TYPE_URL)

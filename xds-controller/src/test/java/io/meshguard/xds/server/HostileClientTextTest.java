@@ -15,6 +15,7 @@ import io.grpc.ManagedChannel;
 import io.grpc.ManagedChannelBuilder;
 import io.grpc.stub.StreamObserver;
 import io.meshguard.testing.IntegrationTest;
+import io.meshguard.testing.StreamSink;
 import io.meshguard.xds.XdsController;
 import io.meshguard.xds.XdsCore;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
@@ -67,20 +68,8 @@ class HostileClientTextTest {
     }
 
     private StreamObserver<DiscoveryRequest> open(LinkedBlockingQueue<Object> out) {
-        return AggregatedDiscoveryServiceGrpc.newStub(channel).streamAggregatedResources(new StreamObserver<>() {
-            @Override
-            public void onNext(DiscoveryResponse r) {
-                out.add(r);
-            }
-
-            @Override
-            public void onError(Throwable t) {
-                out.add(t);
-            }
-
-            @Override
-            public void onCompleted() {}
-        });
+        return AggregatedDiscoveryServiceGrpc.newStub(channel)
+                .streamAggregatedResources(StreamSink.into(out, out::add));
     }
 
     private void assertNoRawClientTextLogged() {

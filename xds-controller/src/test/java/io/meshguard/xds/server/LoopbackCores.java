@@ -29,7 +29,7 @@ public final class LoopbackCores {
     }
 
     /** Over {@code store}, without rollout spans or VHDS. */
-    static XdsCore over(RevisionStore store) throws Exception {
+    public static XdsCore over(RevisionStore store) throws Exception {
         return over(store, new SimpleMeterRegistry());
     }
 
@@ -38,21 +38,47 @@ public final class LoopbackCores {
         return started(store, meters, RolloutSpans.disabled(), Optional.empty());
     }
 
+    /**
+     * Over {@code store} on ADS port {@code port} (0: a free one), with virtual hosts over VHDS when given, without
+     * rollout spans.
+     */
+    public static XdsCore onPort(int port, RevisionStore store, Optional<XdsCore.Vhds> vhds) throws Exception {
+        return core(port, store, new SimpleMeterRegistry(), new ConfigValidator(), RolloutSpans.disabled(), vhds)
+                .start();
+    }
+
+    /**
+     * A core over {@code store} that every publish must pass {@code validator} in, not started: for a test of what
+     * its publisher accepts, with no ADS server behind it.
+     */
+    public static XdsCore unstarted(RevisionStore store, ConfigValidator validator) {
+        return core(0, store, new SimpleMeterRegistry(), validator, RolloutSpans.disabled(), Optional.empty());
+    }
+
     private static XdsCore started(
             RevisionStore store, MeterRegistry meters, RolloutSpans rollouts, Optional<XdsCore.Vhds> vhds)
             throws Exception {
+        return core(0, store, meters, new ConfigValidator(), rollouts, vhds).start();
+    }
+
+    private static XdsCore core(
+            int port,
+            RevisionStore store,
+            MeterRegistry meters,
+            ConfigValidator validator,
+            RolloutSpans rollouts,
+            Optional<XdsCore.Vhds> vhds) {
         return new XdsCore(
-                        new InetSocketAddress("127.0.0.1", 0),
-                        FilterTargets.DEFAULTS,
-                        store,
-                        Optional.empty(),
-                        s -> {},
-                        meters,
-                        Clock.systemUTC(),
-                        new ConfigValidator(),
-                        rollouts,
-                        AdsPeerPolicy.localDevelopment(),
-                        vhds)
-                .start();
+                new InetSocketAddress("127.0.0.1", port),
+                FilterTargets.DEFAULTS,
+                store,
+                Optional.empty(),
+                s -> {},
+                meters,
+                Clock.systemUTC(),
+                validator,
+                rollouts,
+                AdsPeerPolicy.localDevelopment(),
+                vhds);
     }
 }

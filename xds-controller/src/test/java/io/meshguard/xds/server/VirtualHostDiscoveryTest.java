@@ -20,6 +20,7 @@ import io.grpc.StatusRuntimeException;
 import io.grpc.stub.StreamObserver;
 import io.meshguard.testing.IntegrationTest;
 import io.meshguard.testing.LoopbackGrpc;
+import io.meshguard.testing.StreamSink;
 import io.meshguard.xds.XdsController;
 import io.meshguard.xds.XdsCore;
 import io.meshguard.xds.model.GatewayYaml;
@@ -467,20 +468,8 @@ class VirtualHostDiscoveryTest {
          * @param open whether to send the first request (with the node, naming {@code subscribe})
          */
         Vhds(String id, Map<String, String> held, boolean open, String... subscribe) {
-            requests = VirtualHostDiscoveryServiceGrpc.newStub(channel).deltaVirtualHosts(new StreamObserver<>() {
-                @Override
-                public void onNext(DeltaDiscoveryResponse r) {
-                    responses.add(r);
-                }
-
-                @Override
-                public void onError(Throwable t) {
-                    errors.add(t);
-                }
-
-                @Override
-                public void onCompleted() {}
-            });
+            requests = VirtualHostDiscoveryServiceGrpc.newStub(channel)
+                    .deltaVirtualHosts(StreamSink.into(responses, errors::add));
             if (open) {
                 requests.onNext(DeltaDiscoveryRequest.newBuilder()
                         .setNode(node(id))

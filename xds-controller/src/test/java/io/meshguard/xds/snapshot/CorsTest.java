@@ -132,14 +132,7 @@ class CorsTest {
     @Test
     void corsFilter_runsBeforeExtAuthz() throws Exception {
         GroupResources r = new SnapshotBuilder(FilterTargets.DEFAULTS).build(config("prod", PROD_CORS), "edge");
-        HttpConnectionManager hcm = r.listeners().stream()
-                .filter(l -> l.getName().equals("http-8080"))
-                .findFirst()
-                .orElseThrow()
-                .getFilterChains(0)
-                .getFilters(0)
-                .getTypedConfig()
-                .unpack(HttpConnectionManager.class);
+        HttpConnectionManager hcm = BuiltResources.connectionManager(r, "http-8080");
         List<String> names =
                 hcm.getHttpFiltersList().stream().map(f -> f.getName()).toList();
         assertThat(names.indexOf("envoy.filters.http.cors")).isZero();

@@ -128,12 +128,7 @@ class EnvoyResourcesGoldenTest {
 
     @Test
     void listener_runsCorsThenAuthzThenDlpThenRouter_failClosed_fullDuplexStreaming() throws Exception {
-        Listener envoy = build().listeners().stream()
-                .filter(l -> l.getName().equals("http-8443"))
-                .findFirst()
-                .orElseThrow();
-        HttpConnectionManager hcm =
-                envoy.getFilterChains(0).getFilters(0).getTypedConfig().unpack(HttpConnectionManager.class);
+        HttpConnectionManager hcm = BuiltResources.connectionManager(build(), "http-8443");
         assertThat(hcm.getHttpFiltersList())
                 .extracting(f -> f.getName())
                 .containsExactly(
@@ -151,12 +146,7 @@ class EnvoyResourcesGoldenTest {
 
     @Test
     void accessLog_tagsEachEntryWithTheRoutesApiVersion_andLogsTheIdentityExtAuthzInjects() throws Exception {
-        Listener envoy = build().listeners().stream()
-                .filter(l -> l.getName().equals("http-8443"))
-                .findFirst()
-                .orElseThrow();
-        HttpConnectionManager hcm =
-                envoy.getFilterChains(0).getFilters(0).getTypedConfig().unpack(HttpConnectionManager.class);
+        HttpConnectionManager hcm = BuiltResources.connectionManager(build(), "http-8443");
         HttpGrpcAccessLogConfig als = hcm.getAccessLog(0).getTypedConfig().unpack(HttpGrpcAccessLogConfig.class);
         assertThat(als.getAdditionalRequestHeadersToLogList()).contains("x-tenant-id", "x-client-id", "x-user-id");
         assertThat(als.getAdditionalResponseHeadersToLogList()).contains("content-type");

@@ -4,7 +4,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.google.protobuf.Any;
 import io.envoyproxy.envoy.config.core.v3.GrpcService;
-import io.envoyproxy.envoy.config.listener.v3.Listener;
 import io.envoyproxy.envoy.config.route.v3.Route;
 import io.envoyproxy.envoy.config.route.v3.RouteConfiguration;
 import io.envoyproxy.envoy.extensions.access_loggers.grpc.v3.HttpGrpcAccessLogConfig;
@@ -17,7 +16,6 @@ import io.meshguard.xds.validate.ConfigValidator;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
-import java.util.TreeMap;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -54,38 +52,13 @@ class GatewayHopTest {
         return new SnapshotBuilder(IN_CLUSTER).build(config, "edge");
     }
 
-    private static Map<String, Route> routes(GroupResources r, String configName) {
-        RouteConfiguration rc = r.routes().stream()
-                .filter(x -> x.getName().equals(configName))
-                .findFirst()
-                .orElseThrow();
-        Map<String, Route> byName = new TreeMap<>();
-        rc.getVirtualHostsList().forEach(vh -> vh.getRoutesList().forEach(x -> byName.put(x.getName(), x)));
-        return byName;
-    }
-
     @Test
     void filterGrpcServices_sendTheTargetServiceAsAuthority_notTheClusterName() throws Exception {
-        Listener l = build().listeners().stream()
-                .filter(x -> x.getName().equals("http-8080"))
-                .findFirst()
-                .orElseThrow();
-        HttpConnectionManager hcm =
-                l.getFilterChains(0).getFilters(0).getTypedConfig().unpack(HttpConnectionManager.class);
-        GrpcService.EnvoyGrpc authz = hcm.getHttpFiltersList().stream()
-                .filter(f -> f.getName().equals(EnvoyNames.EXT_AUTHZ_FILTER))
-                .findFirst()
-                .orElseThrow()
-                .getTypedConfig()
-                .unpack(ExtAuthz.class)
+        HttpConnectionManager hcm = BuiltResources.connectionManager(build(), "http-8080");
+        GrpcService.EnvoyGrpc authz = BuiltResources.filter(hcm, EnvoyNames.EXT_AUTHZ_FILTER, ExtAuthz.class)
                 .getGrpcService()
                 .getEnvoyGrpc();
-        GrpcService.EnvoyGrpc dlp = hcm.getHttpFiltersList().stream()
-                .filter(f -> f.getName().equals(EnvoyNames.EXT_PROC_FILTER))
-                .findFirst()
-                .orElseThrow()
-                .getTypedConfig()
-                .unpack(ExternalProcessor.class)
+        GrpcService.EnvoyGrpc dlp = BuiltResources.filter(hcm, EnvoyNames.EXT_PROC_FILTER, ExternalProcessor.class)
                 .getGrpcService()
                 .getEnvoyGrpc();
         GrpcService.EnvoyGrpc als = hcm.getAccessLog(0)
@@ -103,7 +76,7 @@ class GatewayHopTest {
 
     @Test
     void routesToADnsUpstream_rewriteTheHost_andKeepTheClientsInXForwardedHost() {
-        Map<String, Route> envoy = routes(build(), "http-8080");
+        Map<String, Route> envoy = BuiltResources.routesByName(build(), "http-8080");
         assertThat(envoy.get("payments.v2.postings")
                         .getRoute()
                         .getAutoHostRewrite()
@@ -124,13 +97,14 @@ class GatewayHopTest {
                 .isTrue();
         assertThat(envoy.get("payments.v2.transfers").getRoute().hasAutoHostRewrite())
                 .isFalse();
-        assertThat(routes(build(), EnvoyNames.PROXYLESS_ROUTES).values())
+        assertThat(BuiltResources.routesByName(build(), EnvoyNames.PROXYLESS_ROUTES)
+                        .values())
                 .noneMatch(r -> r.getRoute().hasAutoHostRewrite());
     }
 
     @Test
     void prefixes_endAtASegment_forEnvoy_andForProxylessAsARegexGrpcJavaKnows() {
-        Map<String, Route> envoy = routes(build(), "http-8080");
+        Map<String, Route> envoy = BuiltResources.routesByName(build(), "http-8080");
         assertThat(envoy.get("payments.v2.transfers").getMatch().getPathSeparatedPrefix())
                 .isEqualTo("/payments/v2/transfers");
         assertThat(envoy.get("payments.v2.default.transfers").getMatch().getPathSeparatedPrefix())
@@ -138,7 +112,7 @@ class GatewayHopTest {
         // already ends at a segment: stays a prefix (path_separated_prefix must not end in '/')
         assertThat(envoy.get("payments.v2.postings").getMatch().getPrefix()).isEqualTo("/payments/v2/postings/");
         // proxyless clients know prefix, path and safe_regex only: the segment boundary as a regex (R4-12)
-        Map<String, Route> proxyless = routes(build(), EnvoyNames.PROXYLESS_ROUTES);
+        Map<String, Route> proxyless = BuiltResources.routesByName(build(), EnvoyNames.PROXYLESS_ROUTES);
         String regex =
                 proxyless.get("payments.v2.transfers").getMatch().getSafeRegex().getRegex();
         assertThat(regex).isEqualTo("/payments/v2/transfers(/.*)?");

@@ -33,10 +33,7 @@ class GatewayListenerTest {
     }
 
     static HttpConnectionManager envoyHcm(GroupResources r) throws Exception {
-        Listener l = r.listeners().stream()
-                .filter(x -> x.getName().equals("http-8080"))
-                .findFirst()
-                .orElseThrow();
+        Listener l = BuiltResources.listener(r, "http-8080");
         Listener parsed =
                 EnvoyJson.parse(EnvoyJson.print(l), Any.newBuilder()).build().unpack(Listener.class);
         assertThat(parsed).isEqualTo(l);
@@ -102,12 +99,7 @@ class GatewayListenerTest {
     @Test
     void extAuthz_isBoundedByItsTimeout_andFailsClosedWith503() throws Exception {
         HttpConnectionManager hcm = envoyHcm(demo());
-        ExtAuthz authz = hcm.getHttpFiltersList().stream()
-                .filter(f -> f.getName().equals("envoy.filters.http.ext_authz"))
-                .findFirst()
-                .orElseThrow()
-                .getTypedConfig()
-                .unpack(ExtAuthz.class);
+        ExtAuthz authz = BuiltResources.filter(hcm, "envoy.filters.http.ext_authz", ExtAuthz.class);
         assertThat(authz.getFailureModeAllow()).isFalse();
         assertThat(authz.getGrpcService().getTimeout().getSeconds() * 1000
                         + authz.getGrpcService().getTimeout().getNanos() / 1_000_000)
@@ -118,12 +110,7 @@ class GatewayListenerTest {
     @Test
     void extProc_emitsNoDeadConfig_underFullDuplexStreaming() throws Exception {
         HttpConnectionManager hcm = envoyHcm(demo());
-        ExternalProcessor dlp = hcm.getHttpFiltersList().stream()
-                .filter(f -> f.getName().equals("envoy.filters.http.ext_proc"))
-                .findFirst()
-                .orElseThrow()
-                .getTypedConfig()
-                .unpack(ExternalProcessor.class);
+        ExternalProcessor dlp = BuiltResources.filter(hcm, "envoy.filters.http.ext_proc", ExternalProcessor.class);
         // processor_state.cc starts no message timer and ext_proc.cc ignores mode_override under FULL_DUPLEX_STREAMED
         assertThat(dlp.hasMessageTimeout()).isFalse();
         assertThat(dlp.getAllowModeOverride()).isFalse();

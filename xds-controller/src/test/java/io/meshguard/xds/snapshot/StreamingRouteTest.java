@@ -59,10 +59,7 @@ class StreamingRouteTest {
 
     /** The route configuration of listener http-8080, checked to read back unchanged through Envoy's own types. */
     static RouteConfiguration envoyRoutes(GroupResources r) throws Exception {
-        RouteConfiguration rc = r.routes().stream()
-                .filter(x -> x.getName().equals("http-8080"))
-                .findFirst()
-                .orElseThrow();
+        RouteConfiguration rc = BuiltResources.routeConfiguration(r, "http-8080");
         assertThat(EnvoyJson.parse(EnvoyJson.print(rc), Any.newBuilder())
                         .build()
                         .unpack(RouteConfiguration.class))
@@ -71,14 +68,7 @@ class StreamingRouteTest {
     }
 
     private static HttpConnectionManager hcm(GroupResources r) throws Exception {
-        return r.listeners().stream()
-                .filter(l -> l.getName().equals("http-8080"))
-                .findFirst()
-                .orElseThrow()
-                .getFilterChains(0)
-                .getFilters(0)
-                .getTypedConfig()
-                .unpack(HttpConnectionManager.class);
+        return BuiltResources.connectionManager(r, "http-8080");
     }
 
     @Test

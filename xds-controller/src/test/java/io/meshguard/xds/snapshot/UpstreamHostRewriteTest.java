@@ -3,7 +3,6 @@ package io.meshguard.xds.snapshot;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.envoyproxy.envoy.config.route.v3.Route;
-import io.envoyproxy.envoy.config.route.v3.RouteConfiguration;
 import io.meshguard.xds.model.ConfigJson;
 import io.meshguard.xds.model.GatewayConfig;
 import io.meshguard.xds.model.GatewayYaml;
@@ -54,14 +53,7 @@ class UpstreamHostRewriteTest {
     private static Map<String, Route> routes(String configName) {
         GatewayConfig config = config();
         assertThat(new ConfigValidator().validate(config).errors()).isEmpty();
-        RouteConfiguration rc = new SnapshotBuilder(IN_CLUSTER)
-                .build(config, "edge").routes().stream()
-                        .filter(x -> x.getName().equals(configName))
-                        .findFirst()
-                        .orElseThrow();
-        Map<String, Route> byName = new TreeMap<>();
-        rc.getVirtualHostsList().forEach(vh -> vh.getRoutesList().forEach(x -> byName.put(x.getName(), x)));
-        return byName;
+        return BuiltResources.routesByName(new SnapshotBuilder(IN_CLUSTER).build(config, "edge"), configName);
     }
 
     @Test

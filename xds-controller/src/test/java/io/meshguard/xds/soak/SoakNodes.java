@@ -38,11 +38,8 @@ public final class SoakNodes {
     static final String LDS = "type.googleapis.com/envoy.config.listener.v3.Listener";
     static final String RDS = "type.googleapis.com/envoy.config.route.v3.RouteConfiguration";
 
-    private static final ScheduledExecutorService REDIAL = Executors.newSingleThreadScheduledExecutor(r -> {
-        Thread t = new Thread(r, "soak-redial");
-        t.setDaemon(true);
-        return t;
-    });
+    private static final ScheduledExecutorService REDIAL = Executors.newSingleThreadScheduledExecutor(
+            Thread.ofPlatform().name("soak-redial").daemon().factory());
 
     private SoakNodes() {}
 

@@ -14,9 +14,9 @@ import io.meshguard.xds.XdsCore;
 import io.meshguard.xds.ZoneController;
 import io.meshguard.xds.model.GatewayYaml;
 import io.meshguard.xds.server.AdsPeerPolicy;
+import io.meshguard.xds.server.LoopbackCores;
 import io.meshguard.xds.server.NodeStatus;
 import io.meshguard.xds.server.Publisher;
-import io.meshguard.xds.server.RolloutSpans;
 import io.meshguard.xds.snapshot.FilterTargets;
 import io.meshguard.xds.soak.SoakNodes.DeltaAdsNode;
 import io.meshguard.xds.soak.SoakNodes.Refuses;
@@ -24,7 +24,6 @@ import io.meshguard.xds.soak.SoakNodes.SoakNode;
 import io.meshguard.xds.soak.SoakNodes.SotwNode;
 import io.meshguard.xds.soak.SoakNodes.StateNode;
 import io.meshguard.xds.store.InMemoryRevisionStore;
-import io.meshguard.xds.validate.ConfigValidator;
 import io.meshguard.xds.zone.ZoneCentral;
 import io.meshguard.xds.zone.ZoneHubSettings;
 import io.meshguard.xds.zone.ZoneSettings;
@@ -410,19 +409,7 @@ public final class XdsSoak {
     }
 
     private XdsCore core(int port) throws Exception {
-        return new XdsCore(
-                        new InetSocketAddress("127.0.0.1", port),
-                        FilterTargets.DEFAULTS,
-                        store,
-                        Optional.empty(),
-                        s -> {},
-                        new SimpleMeterRegistry(),
-                        Clock.systemUTC(),
-                        new ConfigValidator(),
-                        RolloutSpans.disabled(),
-                        AdsPeerPolicy.localDevelopment(),
-                        VHDS)
-                .start();
+        return LoopbackCores.onPort(port, store, VHDS);
     }
 
     private ZoneCentral zoneHub(int port) throws Exception {

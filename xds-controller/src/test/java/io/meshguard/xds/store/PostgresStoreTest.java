@@ -15,18 +15,15 @@ import io.meshguard.xds.model.GatewayGroup;
 import io.meshguard.xds.model.GatewayYaml;
 import io.meshguard.xds.model.Route;
 import io.meshguard.xds.model.Upstream;
+import io.meshguard.xds.server.LoopbackCores;
 import io.meshguard.xds.server.NodeStatus;
 import io.meshguard.xds.server.PgNodeStatusWriter;
 import io.meshguard.xds.server.Publisher;
-import io.meshguard.xds.snapshot.FilterTargets;
-import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.io.InputStream;
-import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.Statement;
-import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -778,8 +775,8 @@ class PostgresStoreTest {
     void publishOnOneReplica_isServedByAnotherThroughNotify() throws Exception {
         new PgGatewayStore(ds).replace(sample());
         PgRevisionStore revisions = new PgRevisionStore(ds);
-        try (XdsCore one = core(revisions);
-                XdsCore two = core(revisions);
+        try (XdsCore one = LoopbackCores.over(revisions);
+                XdsCore two = LoopbackCores.over(revisions);
                 RevisionListener listener = new RevisionListener(
                                 ds,
                                 revisions,
@@ -804,7 +801,7 @@ class PostgresStoreTest {
         new PgGatewayStore(ds).replace(sample());
         PgRevisionStore revisions = new PgRevisionStore(ds);
         Revision stored = revisions.append("local", sample().slice("local"), "alice", "stored");
-        try (XdsCore replica = core(revisions);
+        try (XdsCore replica = LoopbackCores.over(revisions);
                 RevisionListener listener = new RevisionListener(
                                 ds,
                                 revisions,
@@ -866,7 +863,7 @@ class PostgresStoreTest {
         GatewayConfig fromYaml = io.meshguard.xds.XdsController.sampleConfig();
         draft.replace(fromYaml);
         PgRevisionStore revisions = new PgRevisionStore(ds);
-        try (XdsCore core = core(revisions)) {
+        try (XdsCore core = LoopbackCores.over(revisions)) {
             Publisher.Result first = core.publisher().publish(fromYaml, "meshguard-up", "sample");
             assertThat(first.published()).isTrue();
             long newest = revisions.newestId();
@@ -877,18 +874,6 @@ class PostgresStoreTest {
             assertThat(again.revisions()).isEmpty();
             assertThat(revisions.newestId()).isEqualTo(newest);
         }
-    }
-
-    static XdsCore core(RevisionStore revisions) throws Exception {
-        return new XdsCore(
-                        new InetSocketAddress("127.0.0.1", 0),
-                        FilterTargets.DEFAULTS,
-                        revisions,
-                        Optional.empty(),
-                        s -> {},
-                        new SimpleMeterRegistry(),
-                        Clock.systemUTC())
-                .start();
     }
 
     private static GatewayConfig withEndpointPort(GatewayConfig c, int port) {

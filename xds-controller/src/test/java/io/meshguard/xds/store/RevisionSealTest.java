@@ -95,7 +95,7 @@ class RevisionSealTest {
         try {
             // every part is intact, so only the seal tells that the newer revision now serves the older route
             assertRefusedAndNamed(store, newer);
-            try (io.meshguard.xds.XdsCore replica = PostgresStoreTest.core(store)) {
+            try (io.meshguard.xds.XdsCore replica = io.meshguard.xds.server.LoopbackCores.over(store)) {
                 assertThat(replica.publisher().servedRevision("local")).isEmpty();
             }
         } finally {

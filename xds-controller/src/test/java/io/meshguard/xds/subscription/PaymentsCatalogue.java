@@ -12,6 +12,7 @@ import io.meshguard.catalogmodel.Product;
 import io.meshguard.catalogmodel.ProductState;
 import io.meshguard.catalogmodel.PublishState;
 import io.meshguard.db.TenantScope;
+import io.meshguard.testing.ApiKeyRows;
 import io.meshguard.testing.CatalogSamples;
 import java.util.List;
 import java.util.Map;
@@ -66,7 +67,6 @@ public final class PaymentsCatalogue {
 
     /** An API key row of initech's (the credential the tests bind to {@code app}). */
     public static void initechApiKey(DSLContext dsl, String keyId) {
-        dsl.execute("insert into api_keys (key_id, secret_sha256, name, owner, tenant, tier) values ('" + keyId
-                + "', decode(repeat('00', 32), 'hex'), 'k', 'o', 'initech', 'free')");
+        ApiKeyRows.insert(dsl, "initech", keyId);
     }
 }

@@ -14,6 +14,7 @@ import io.meshguard.catalogmodel.CredentialState;
 import io.meshguard.catalogmodel.DenyReason;
 import io.meshguard.catalogmodel.SubscriptionSnapshot;
 import io.meshguard.db.TenantScope;
+import io.meshguard.testing.ApiKeyRows;
 import io.meshguard.testing.IntegrationTest;
 import io.meshguard.testing.PostgresExtension;
 import java.time.Duration;
@@ -44,9 +45,7 @@ class UnreadableTenantFeedTest {
         CatalogStore store = new CatalogStore(PG.dataSource());
         String publish = PaymentsCatalogue.seed(PG.dsl(), store, "local", "local", "local");
         PG.dsl().execute("insert into tenant (id) values ('globex')");
-        PG.dsl()
-                .execute("insert into api_keys (key_id, secret_sha256, name, owner, tenant, tier) values"
-                        + " ('globex0000000001', decode(repeat('00', 32), 'hex'), 'k', 'o', 'globex', 'free')");
+        ApiKeyRows.insert(PG.dsl(), "globex", "globex0000000001");
         PaymentsCatalogue.initechApiKey(PG.dsl(), "initech000000001");
         store.createApplication(GLOBEX, new Application("gapp", "globex", "App", ApplicationState.ACTIVE), "gus");
         String globexSubscription = store.subscribe(GLOBEX, "gapp", publish, PaymentsCatalogue.PLAN, "gus")
