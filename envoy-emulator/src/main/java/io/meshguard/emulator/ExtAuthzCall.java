@@ -138,7 +138,8 @@ final class ExtAuthzCall {
         all.remove("x-envoy-auth-partial-body");
         if (body.isPresent()) {
             all.add("x-envoy-auth-partial-body", body.get().cut() ? "true" : "false");
-            com.google.protobuf.ByteString bytes = com.google.protobuf.ByteString.copyFrom(body.get().bytes());
+            com.google.protobuf.ByteString bytes =
+                    com.google.protobuf.ByteString.copyFrom(body.get().bytes());
             if (body.get().packAsBytes()) {
                 http.setRawBody(bytes);
             } else if (bytes.isValidUtf8()) {

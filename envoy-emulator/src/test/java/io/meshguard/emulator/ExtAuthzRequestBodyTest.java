@@ -123,7 +123,8 @@ class ExtAuthzRequestBodyTest {
     @Test
     void bufferSettings_onTheFilterAndPerRoute_areModelled_otherCheckSettingsAreNot() {
         assertThat(ModelledFields.unmodelled(
-                        "ext_authz", ExtAuthz.newBuilder().setWithRequestBody(MCP).build()))
+                        "ext_authz",
+                        ExtAuthz.newBuilder().setWithRequestBody(MCP).build()))
                 .isEmpty();
         assertThat(ModelledFields.unmodelled(
                         "per_route",
