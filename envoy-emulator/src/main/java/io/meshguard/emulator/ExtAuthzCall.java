@@ -78,35 +78,8 @@ final class ExtAuthzCall {
      */
     record CheckBody(byte[] bytes, boolean cut, boolean packAsBytes) {}
 
-    static CheckRequest build(
-            ExtAuthz config,
-            long streamId,
-            String method,
-            String path,
-            String authority,
-            Headers headers,
-            Map<String, String> contextExtensions,
-            String clientIp,
-            int clientPort,
-            int listenerPort,
-            long bodySize) {
-        return build(
-                config,
-                streamId,
-                method,
-                path,
-                authority,
-                headers,
-                contextExtensions,
-                clientIp,
-                clientPort,
-                listenerPort,
-                bodySize,
-                java.util.Optional.empty());
-    }
-
     /**
-     * With a buffered body (check_request_utils.cc {@code setRequestBody}): Envoy adds
+     * @param body with a buffered body (check_request_utils.cc {@code setRequestBody}), Envoy adds
      * {@code x-envoy-auth-partial-body: true|false} to the Check's headers and sends the bytes as {@code raw_body}
      * ({@code pack_as_bytes}) or as the {@code body} string. A body that is not UTF-8 in the string field is not a
      * valid proto3 string: Envoy sends it as it is and a protobuf reader refuses the Check (a failed RPC, so

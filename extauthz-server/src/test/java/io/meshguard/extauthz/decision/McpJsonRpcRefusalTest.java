@@ -1,4 +1,4 @@
-package io.meshguard.extauthz.server;
+package io.meshguard.extauthz.decision;
 
 import static io.meshguard.extauthz.Fixtures.RS1;
 import static org.assertj.core.api.Assertions.assertThat;
@@ -12,18 +12,16 @@ import io.envoyproxy.envoy.service.auth.v3.AttributeContext;
 import io.envoyproxy.envoy.service.auth.v3.AuthorizationGrpc;
 import io.envoyproxy.envoy.service.auth.v3.CheckRequest;
 import io.envoyproxy.envoy.service.auth.v3.CheckResponse;
-import io.grpc.ManagedChannel;
-import io.grpc.Server;
 import io.meshguard.extauthz.Fixtures;
 import io.meshguard.extauthz.TestPipeline;
 import io.meshguard.extauthz.audit.AuthzDecisionEvent;
+import io.meshguard.extauthz.server.AuthzOnLoopback;
+import io.meshguard.extauthz.server.AuthzPipeline;
 import io.meshguard.extauthz.tools.CheckRequests;
 import io.meshguard.extauthz.tools.TestKeys;
-import io.meshguard.testing.LoopbackGrpc;
 import io.meshguard.testing.OpenResources;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.nio.charset.StandardCharsets;
-import java.time.Clock;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -40,31 +38,9 @@ import org.junit.jupiter.api.Test;
  * over real gRPC on loopback; every answer is a denied Check, so nothing goes upstream.
  */
 class McpJsonRpcRefusalTest {
-    static final String POLICY = """
-            issuers:
-              - name: test-idp
-                issuer: https://idp.test.example
-                jwks_uri: http://127.0.0.1:1/jwks.json
-                audiences: [meshguard]
-                algorithms: [RS256]
-                claims: {subject: sub, tenant: tenant, roles: realm_access.roles, scopes: scope}
-            routes:
-              - name: mcp-open
-                match: {path: /open, methods: [POST]}
-                auth: jwt
-                mcp: true
-              - name: mcp-tools
-                match: {path: /mcp, methods: [POST]}
-                auth: jwt
-                mcp:
-                  tools:
-                    - {name: get_balance}
-            """;
-
     static final ObjectMapper JSON = new ObjectMapper();
     static final String V = "mcp-protocol-version";
-    static final String TOKEN =
-            RS1.sign(Fixtures.claims("agent-7", "acme", List.of("agent")).build());
+    static final String TOKEN = McpRoutesTest.AGENT;
 
     @AutoClose
     final OpenResources open = new OpenResources();
@@ -76,13 +52,9 @@ class McpJsonRpcRefusalTest {
     void server() throws Exception {
         SimpleMeterRegistry registry = new SimpleMeterRegistry();
         Map<String, JWKSet> local = Map.of("test-idp", TestKeys.publicSet(List.of(RS1)));
-        AuthzPipeline pipeline = TestPipeline.running(Fixtures.parse(POLICY), registry, p -> p.keys = local);
-        open.add(pipeline);
-        Server server = LoopbackGrpc.serve(new AuthorizationService(pipeline, rows::add, Clock.systemUTC(), registry));
-        open.add(server::shutdownNow);
-        ManagedChannel channel = LoopbackGrpc.channelTo(server.getPort());
-        open.add(channel::shutdownNow);
-        stub = AuthorizationGrpc.newBlockingStub(channel);
+        AuthzPipeline pipeline =
+                TestPipeline.running(Fixtures.parse(McpRoutesTest.POLICY), registry, p -> p.keys = local);
+        stub = AuthzOnLoopback.serve(open, pipeline, rows::add, registry);
     }
 
     /** The Check Envoy sends with {@code with_request_body} ({@code pack_as_bytes}: the body as raw bytes). */
