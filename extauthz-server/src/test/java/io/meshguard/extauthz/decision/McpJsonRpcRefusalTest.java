@@ -7,14 +7,12 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.google.protobuf.ByteString;
 import com.google.rpc.Code;
-import com.nimbusds.jose.jwk.JWKSet;
 import io.envoyproxy.envoy.service.auth.v3.AttributeContext;
 import io.envoyproxy.envoy.service.auth.v3.AuthorizationGrpc;
 import io.envoyproxy.envoy.service.auth.v3.CheckRequest;
 import io.envoyproxy.envoy.service.auth.v3.CheckResponse;
 import io.meshguard.extauthz.Fixtures;
 import io.meshguard.extauthz.TestPipeline;
-import io.meshguard.extauthz.audit.AuthzDecisionEvent;
 import io.meshguard.extauthz.server.AuthzOnLoopback;
 import io.meshguard.extauthz.server.AuthzPipeline;
 import io.meshguard.extauthz.tools.CheckRequests;
@@ -26,9 +24,8 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.CopyOnWriteArrayList;
 import org.junit.jupiter.api.AutoClose;
-import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -41,24 +38,28 @@ class McpJsonRpcRefusalTest {
     static final ObjectMapper JSON = new ObjectMapper();
     static final String V = "mcp-protocol-version";
     static final String TOKEN = McpRoutesTest.AGENT;
+    static final String[] TWO_NAMES = {
+        V, "2026-07-28", "mcp-method", "tools/call", "mcp-name", "get_balance", "mcp-name", "close_account"
+    };
 
+    /** One server for the class: every test only asks, nothing it holds changes. */
     @AutoClose
-    final OpenResources open = new OpenResources();
+    static final OpenResources OPEN = new OpenResources();
 
-    private final List<AuthzDecisionEvent> rows = new CopyOnWriteArrayList<>();
-    private AuthorizationGrpc.AuthorizationBlockingStub stub;
+    static AuthorizationGrpc.AuthorizationBlockingStub stub;
 
-    @BeforeEach
-    void server() throws Exception {
+    @BeforeAll
+    static void serve() throws Exception {
         SimpleMeterRegistry registry = new SimpleMeterRegistry();
-        Map<String, JWKSet> local = Map.of("test-idp", TestKeys.publicSet(List.of(RS1)));
-        AuthzPipeline pipeline =
-                TestPipeline.running(Fixtures.parse(McpRoutesTest.POLICY), registry, p -> p.keys = local);
-        stub = AuthzOnLoopback.serve(open, pipeline, rows::add, registry);
+        AuthzPipeline pipeline = TestPipeline.running(
+                Fixtures.parse(McpRoutesTest.POLICY),
+                registry,
+                p -> p.keys = Map.of("test-idp", TestKeys.publicSet(List.of(RS1))));
+        stub = AuthzOnLoopback.serve(OPEN, pipeline, row -> {}, registry);
     }
 
     /** The Check Envoy sends with {@code with_request_body} ({@code pack_as_bytes}: the body as raw bytes). */
-    private CheckResponse check(String path, ByteString body, boolean asString, String... headers) {
+    private static CheckResponse check(String path, ByteString body, boolean asString, String... headers) {
         Map<String, List<String>> h = new LinkedHashMap<>();
         h.put("authorization", List.of("Bearer " + TOKEN));
         for (int i = 0; i < headers.length; i += 2) {
@@ -79,7 +80,7 @@ class McpJsonRpcRefusalTest {
                 .build());
     }
 
-    private CheckResponse check(String path, String body, String... headers) {
+    private static CheckResponse check(String path, String body, String... headers) {
         return check(path, ByteString.copyFromUtf8(body), false, headers);
     }
 
@@ -153,21 +154,7 @@ class McpJsonRpcRefusalTest {
                 -32020,
                 "mcp-name");
         // a repeated or badly encoded header
-        assertJsonRpcError(
-                refusal(check(
-                        "/mcp",
-                        call("9"),
-                        V,
-                        "2026-07-28",
-                        "mcp-method",
-                        "tools/call",
-                        "mcp-name",
-                        "get_balance",
-                        "mcp-name",
-                        "close_account")),
-                "9",
-                -32020,
-                "mcp-name");
+        assertJsonRpcError(refusal(check("/mcp", call("9"), TWO_NAMES)), "9", -32020, "mcp-name");
         assertJsonRpcError(
                 refusal(check(
                         "/mcp", call("10"), V, "2026-07-28", "mcp-method", "tools/call", "mcp-name", "=?base64?@?=")),
