@@ -27,11 +27,22 @@ public final class McpHeaders {
     /** The first protocol version whose servers must hold these headers to the body (and clients must send them). */
     public static final String HEADER_ERA = "2026-07-28";
 
-    /** JSON-RPC error code of a header/body disagreement ({@code HeaderMismatch}). */
+    /**
+     * JSON-RPC error code of a header/body disagreement ({@code HeaderMismatch}), also of a missing, repeated or
+     * unreadable MCP header.
+     */
     public static final int HEADER_MISMATCH = -32020;
 
-    /** Methods whose {@code params.name} (or {@code params.uri}) is mirrored in {@code Mcp-Name}. */
-    public static final Set<String> NAMED_METHODS = Set.of("tools/call", "resources/read", "prompts/get");
+    /** JSON-RPC error code of a protocol version the receiver does not take ({@code UnsupportedProtocolVersion}). */
+    public static final int UNSUPPORTED_PROTOCOL_VERSION = -32022;
+
+    /**
+     * Methods whose {@code Mcp-Name} a header-era client must send, mirroring {@link #nameField}: the core's three, and
+     * the Tasks extension's ({@code io.modelcontextprotocol/tasks}: "the client MUST set the Mcp-Name header to the
+     * value of params.taskId" for {@code tasks/get}, {@code tasks/update} and {@code tasks/cancel}).
+     */
+    public static final Set<String> NAMED_METHODS =
+            Set.of("tools/call", "resources/read", "prompts/get", "tasks/get", "tasks/update", "tasks/cancel");
 
     private static final String SENTINEL_START = "=?base64?";
     private static final String SENTINEL_END = "?=";
@@ -44,9 +55,17 @@ public final class McpHeaders {
                 || lowerName.startsWith(PARAM_PREFIX);
     }
 
-    /** The body field {@code Mcp-Name} mirrors for {@code method}: {@code uri} for resources, else {@code name}. */
+    /**
+     * The {@code params} field {@code Mcp-Name} mirrors for {@code method}: {@code uri} for resources, {@code taskId}
+     * for the Tasks extension's methods on one task, else {@code name}. Only those three task methods name a task; any
+     * other method's {@code Mcp-Name} is held to {@code name}.
+     */
     public static String nameField(String method) {
-        return method.equals("resources/read") ? "uri" : "name";
+        return switch (method) {
+            case "resources/read" -> "uri";
+            case "tasks/get", "tasks/update", "tasks/cancel" -> "taskId";
+            default -> "name";
+        };
     }
 
     /**

@@ -19,7 +19,7 @@ import java.util.List;
  *       the client, below half of it (the low watermark) it reads again
  *       (source/common/buffer/watermark_buffer.cc; {@code ActiveStream::onDecoderFilterAboveWriteBufferHighWatermark}
  *       → {@code readDisable(true)} in source/common/http/conn_manager_impl.cc). A fast client is back-pressured, not
- *       refused: no filter on this path buffers for itself (no {@code with_request_body}), so there is no 413.</li>
+ *       refused, unless ext_authz buffers the body for its Check ({@code with_request_body}, {@link #prefix}).</li>
  *   <li>ext_proc in FULL_DUPLEX_STREAMED drains the buffer into its stream as chunks come, even while its own headers
  *       answer is pending (ext_proc.cc {@code onData}, {@code HeadersCallback} branch: "Sending body data even though
  *       header processing is still in progress as body mode is FULL_DUPLEX_STREAMED"; so since the mode came in
@@ -34,7 +34,7 @@ final class DownstreamBody {
     /** How the body stood at one moment: what arrived, what is held, how often the client was paused. */
     record Held(int chunksReceived, long bytesReceived, long bytesHeld, int readPauses) {}
 
-    private final long highWatermark;
+    private long highWatermark;
     private final Deque<byte[]> buffered = new ArrayDeque<>();
     private long bufferedBytes;
     private long received;
@@ -99,6 +99,34 @@ final class DownstreamBody {
             notifyAll();
         }
         return chunk;
+    }
+
+    /** The body's first bytes as ext_authz buffers them for its Check, and whether more arrived than it sends. */
+    record Prefix(byte[] bytes, long received, boolean cut) {}
+
+    /**
+     * ext_authz with {@code with_request_body} (envoyproxy/envoy source/extensions/filters/http/ext_authz/ext_authz.cc
+     * {@code decodeHeaders}/{@code decodeData}): it raises the stream's buffer limit to {@code max_request_bytes} and
+     * holds the body until it ended or more than that arrived; the Check then carries at most {@code max} bytes
+     * (check_request_utils.cc {@code setRequestBody}). The bytes stay held: they go upstream if the Check allows.
+     */
+    synchronized Prefix prefix(long max) throws InterruptedException {
+        if (max > highWatermark) {
+            highWatermark = max;
+            notifyAll();
+        }
+        while (!ended && bufferedBytes <= max) {
+            wait();
+        }
+        java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+        for (byte[] chunk : buffered) {
+            int room = (int) Math.min(chunk.length, max - out.size());
+            if (room <= 0) {
+                break;
+            }
+            out.write(chunk, 0, room);
+        }
+        return new Prefix(out.toByteArray(), received, bufferedBytes > max);
     }
 
     /** What stands now. */

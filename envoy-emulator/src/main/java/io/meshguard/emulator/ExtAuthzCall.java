@@ -72,6 +72,19 @@ final class ExtAuthzCall {
 
     private ExtAuthzCall() {}
 
+    /**
+     * The body a Check carries ({@code with_request_body}): {@code bytes} at most {@code max_request_bytes}, {@code cut}
+     * when the request had more, {@code packAsBytes} from the buffer settings.
+     */
+    record CheckBody(byte[] bytes, boolean cut, boolean packAsBytes) {}
+
+    /**
+     * @param body with a buffered body (check_request_utils.cc {@code setRequestBody}), Envoy adds
+     * {@code x-envoy-auth-partial-body: true|false} to the Check's headers and sends the bytes as {@code raw_body}
+     * ({@code pack_as_bytes}) or as the {@code body} string. A body that is not UTF-8 in the string field is not a
+     * valid proto3 string: Envoy sends it as it is and a protobuf reader refuses the Check (a failed RPC, so
+     * {@code status_on_error}); the emulator does not model that and refuses such a request.
+     */
     static CheckRequest build(
             ExtAuthz config,
             long streamId,
@@ -83,7 +96,8 @@ final class ExtAuthzCall {
             String clientIp,
             int clientPort,
             int listenerPort,
-            long bodySize) {
+            long bodySize,
+            java.util.Optional<CheckBody> body) {
         AttributeContext.HttpRequest.Builder http = AttributeContext.HttpRequest.newBuilder()
                 .setId(Long.toString(streamId))
                 .setMethod(method)
@@ -95,6 +109,19 @@ final class ExtAuthzCall {
         Headers all = pseudoHeaders(method, path, authority);
         headers.entries().forEach(h -> all.add(h[0], h[1]));
         all.remove("x-envoy-auth-partial-body");
+        if (body.isPresent()) {
+            all.add("x-envoy-auth-partial-body", body.get().cut() ? "true" : "false");
+            com.google.protobuf.ByteString bytes =
+                    com.google.protobuf.ByteString.copyFrom(body.get().bytes());
+            if (body.get().packAsBytes()) {
+                http.setRawBody(bytes);
+            } else if (bytes.isValidUtf8()) {
+                http.setBody(bytes.toStringUtf8());
+            } else {
+                throw new UnmodelledException(
+                        "with_request_body without pack_as_bytes on a body that is not UTF-8 (an invalid proto3 string)");
+            }
+        }
         if (config.getEncodeRawHeaders()) {
             HeaderMap.Builder map = HeaderMap.newBuilder();
             all.entries()

@@ -21,6 +21,7 @@ import io.envoyproxy.envoy.data.accesslog.v3.HTTPRequestProperties;
 import io.envoyproxy.envoy.data.accesslog.v3.HTTPResponseProperties;
 import io.envoyproxy.envoy.data.accesslog.v3.ResponseFlags.Unauthorized;
 import io.envoyproxy.envoy.extensions.access_loggers.grpc.v3.HttpGrpcAccessLogConfig;
+import io.envoyproxy.envoy.extensions.filters.http.ext_authz.v3.BufferSettings;
 import io.envoyproxy.envoy.extensions.filters.http.ext_authz.v3.ExtAuthz;
 import io.envoyproxy.envoy.extensions.filters.http.ext_authz.v3.ExtAuthzPerRoute;
 import io.envoyproxy.envoy.extensions.filters.http.ext_proc.v3.ExtProcPerRoute;
@@ -563,6 +564,7 @@ public final class Gateway implements AutoCloseable {
 
         boolean extAuthz(XdsResources xds, ExtAuthz config, Any perRoute) throws Exception {
             Map<String, String> context = Map.of();
+            BufferSettings buffering = config.hasWithRequestBody() ? config.getWithRequestBody() : null;
             if (perRoute != null) {
                 ExtAuthzPerRoute pr = perRoute.unpack(ExtAuthzPerRoute.class);
                 if (pr.getDisabled()) {
@@ -570,10 +572,33 @@ public final class Gateway implements AutoCloseable {
                     return true;
                 }
                 context = pr.getCheckSettings().getContextExtensionsMap();
+                // check_settings: the route's own buffering replaces the filter's, or turns it off
+                if (pr.getCheckSettings().getDisableRequestBodyBuffering()) {
+                    buffering = null;
+                } else if (pr.getCheckSettings().hasWithRequestBody()) {
+                    buffering = pr.getCheckSettings().getWithRequestBody();
+                }
             }
-            // request.http.size is stream_info.bytesReceived() (check_request_utils.cc setHttpRequest): the Check goes
-            // out from decodeHeaders, before any body byte arrived (with_request_body is not emitted), so it is 0
+            // request.http.size is stream_info.bytesReceived() (check_request_utils.cc setHttpRequest): without
+            // with_request_body the Check goes out from decodeHeaders, before any body byte arrived, so it is 0
             long size = 0;
+            java.util.Optional<ExtAuthzCall.CheckBody> checkBody = java.util.Optional.empty();
+            if (buffering != null && !request.bodyChunks().isEmpty()) {
+                DownstreamBody.Prefix prefix = body.prefix(buffering.getMaxRequestBytes());
+                if (prefix.cut() && !buffering.getAllowPartialMessage()) {
+                    // above the buffer limit ext_authz raised to max_request_bytes: the filter manager's 413, also
+                    // with failure_mode_allow (ext_authz.proto, BufferSettings)
+                    steps.add("ext_authz: body above max_request_bytes " + buffering.getMaxRequestBytes()
+                            + " without allow_partial_message: 413, no Check");
+                    local(413, "Payload Too Large", "request_payload_too_large", "");
+                    return false;
+                }
+                size = prefix.received();
+                checkBody = java.util.Optional.of(
+                        new ExtAuthzCall.CheckBody(prefix.bytes(), prefix.cut(), buffering.getPackAsBytes()));
+                steps.add("ext_authz: body buffered for the Check, " + prefix.bytes().length + " bytes"
+                        + (prefix.cut() ? " (cut at max_request_bytes)" : ""));
+            }
             var check = ExtAuthzCall.build(
                     config,
                     streamId,
@@ -585,7 +610,8 @@ public final class Gateway implements AutoCloseable {
                     clientIp,
                     clientPort,
                     listenerPort,
-                    size);
+                    size,
+                    checkBody);
             steps.add("ext_authz: Check to cluster "
                     + config.getGrpcService().getEnvoyGrpc().getClusterName() + " with context_extensions "
                     + new java.util.TreeMap<>(context));

@@ -111,7 +111,13 @@ public final class ModelledFields {
                     "failure_mode_allow",
                     "include_peer_certificate",
                     "status_on_error",
-                    "encode_raw_headers"),
+                    "encode_raw_headers",
+                    "with_request_body"),
+            entry(
+                    "envoy.extensions.filters.http.ext_authz.v3.BufferSettings",
+                    "max_request_bytes",
+                    "allow_partial_message",
+                    "pack_as_bytes"),
             entry("envoy.config.core.v3.GrpcService", "envoy_grpc", "timeout"),
             // authority: the :authority of the filter's gRPC stream, read by the gateway's Istio sidecar to route it
             // (grpc_service.proto); the emulated gateway has no sidecar and meshguard's servers ignore :authority.
@@ -211,7 +217,11 @@ public final class ModelledFields {
             entry("envoy.config.core.v3.HeaderValueOption", "header", "append_action", "append"),
             entry("envoy.config.core.v3.HeaderValue", "key", "value"),
             entry("envoy.extensions.filters.http.ext_authz.v3.ExtAuthzPerRoute", "disabled", "check_settings"),
-            entry("envoy.extensions.filters.http.ext_authz.v3.CheckSettings", "context_extensions"),
+            entry(
+                    "envoy.extensions.filters.http.ext_authz.v3.CheckSettings",
+                    "context_extensions",
+                    "with_request_body",
+                    "disable_request_body_buffering"),
             entry("envoy.extensions.filters.http.ext_proc.v3.ExtProcPerRoute", "disabled", "overrides"),
             entry("envoy.extensions.filters.http.ext_proc.v3.ExtProcOverrides", "grpc_initial_metadata"),
             // CDS / EDS

@@ -416,7 +416,8 @@ public final class Sidecar implements AutoCloseable {
                     peer.address(),
                     40000 + (int) (streamId % 20000),
                     listenerPort,
-                    body.length);
+                    body.length,
+                    java.util.Optional.empty());
             // setAttrContextPeer: the source's principal is the peer certificate's URI SAN (none without TLS), the
             // destination's our own
             AttributeContext.Peer.Builder source = built.getAttributes().getSource().toBuilder();

@@ -87,7 +87,18 @@ class ExtAuthzCallTest {
         try {
             ExtAuthz config = ExtAuthz.getDefaultInstance();
             CheckRequest check = ExtAuthzCall.build(
-                    config, 1, "GET", "/x", "api", new Headers(), Map.of(), "198.51.100.1", 40000, 9002, 0);
+                    config,
+                    1,
+                    "GET",
+                    "/x",
+                    "api",
+                    new Headers(),
+                    Map.of(),
+                    "198.51.100.1",
+                    40000,
+                    9002,
+                    0,
+                    java.util.Optional.empty());
             ExtAuthzCall.Result result = ExtAuthzCall.call(config, channel, check, new Headers(), 50);
             assertThat(result.outcome()).isEqualTo(ExtAuthzCall.Outcome.DENIED);
             assertThat(result.status()).isEqualTo(401);

@@ -98,6 +98,24 @@ class McpParityThroughServerTest {
         assertThat(forwarded(answers)).isEmpty();
     }
 
+    /** The Tasks extension's polls name their task in Mcp-Name, held to params.taskId. */
+    @Test
+    void tasksGet_namedByItsTaskId_forwardedWhole_anotherTask_refused400_noByteForwarded() throws Exception {
+        String poll = "{\"jsonrpc\":\"2.0\",\"id\":3,\"method\":\"tasks/get\",\"params\":{\"taskId\":\"task_9f3c\","
+                + "\"_meta\":{\"io.modelcontextprotocol/protocolVersion\":\"2026-07-28\"}}}";
+        String[] headers = {"mcp-protocol-version", "2026-07-28", "mcp-method", "tasks/get", "mcp-name", "task_9f3c"};
+        assertThat(forwarded(send(BodySendMode.STREAMED, "/mcp", poll, 16, headers)))
+                .isEqualTo(poll);
+
+        List<ProcessingResponse> other =
+                send(BodySendMode.STREAMED, "/mcp", poll.replace("task_9f3c", "task_0000"), 16, headers);
+        ProcessingResponse last = other.get(other.size() - 1);
+        assertThat(last.getImmediateResponse().getStatus().getCodeValue()).isEqualTo(400);
+        assertThat(last.getImmediateResponse().getBody().toStringUtf8())
+                .contains("\"id\":3", "\"code\":-32020", "params.taskId");
+        assertThat(forwarded(other)).isEmpty();
+    }
+
     @Test
     void matchingCall_forwardedWhole_argumentsScannedWithTheRouteProfile() throws Exception {
         for (BodySendMode mode : List.of(BodySendMode.STREAMED, BodySendMode.BUFFERED)) {

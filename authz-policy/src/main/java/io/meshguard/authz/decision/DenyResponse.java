@@ -86,6 +86,45 @@ final class DenyResponse {
                 Optional.empty());
     }
 
+    /**
+     * {@code d} answered as an MCP server answers a request it cannot take: the same status and headers, the body a
+     * JSON-RPC error response whose {@code id} is the request's ({@link HttpRequestView#jsonRpcId}: {@code null} when
+     * the Check carried no body to read it from), and whose {@code data} keeps meshguard's fields (reason, request
+     * id, the named extras) for operators. MCP clients read an HTTP error's body as JSON-RPC (the transport's
+     * servers answer every error so), and the official conformance suite expects every error to carry the id.
+     *
+     * @param code the JSON-RPC error code
+     * @param data the extras of {@code d}'s body to keep under {@code error.data}, besides reason and request id
+     */
+    static Decision jsonRpc(Decision d, HttpRequestView request, int code, Map<String, String> data) {
+        Map<String, String> kept = new LinkedHashMap<>();
+        kept.put("reason", d.reason().code());
+        kept.putAll(data);
+        kept.put("request_id", d.requestId());
+        StringBuilder body = new StringBuilder("{\"jsonrpc\":\"2.0\",\"id\":")
+                .append(request.jsonRpcId())
+                .append(",\"error\":{\"code\":")
+                .append(code)
+                .append(",\"message\":");
+        Json.quote(body, d.description());
+        body.append(",\"data\":").append(Json.object(kept)).append("}}");
+        return new Decision(
+                d.allowed(),
+                d.status(),
+                d.reason(),
+                d.description(),
+                d.requestId(),
+                d.route(),
+                d.identity(),
+                d.headersSet(),
+                d.headersRemoved(),
+                d.responseHeaders(),
+                body.toString(),
+                d.tokenFromCache(),
+                d.subscription(),
+                d.plan());
+    }
+
     /** The description sits inside a quoted-string of WWW-Authenticate: no quotes or backslashes. */
     static String quotable(String s) {
         return s.replace('"', '\'').replace('\\', '/');

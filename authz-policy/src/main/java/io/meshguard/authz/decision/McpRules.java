@@ -37,20 +37,33 @@ final class McpRules {
     static Optional<Decision> headersRefused(HttpRequestView request, RoutePolicy r, McpRoute mcp) {
         McpCall call = request.mcp();
         if (call.problem().isPresent()) {
+            String header = call.problem().get().header();
             return refuse(
                     request,
                     r,
                     call.problem().get().description(),
-                    call.problem().get().header());
+                    header,
+                    header.equals(McpHeaders.PROTOCOL_VERSION)
+                            ? McpHeaders.UNSUPPORTED_PROTOCOL_VERSION
+                            : McpHeaders.HEADER_MISMATCH);
         }
         if (call.headerEra()) {
             if (call.method().filter(m -> !m.isEmpty()).isEmpty()) {
-                return refuse(request, r, "MCP request without the Mcp-Method header", McpHeaders.METHOD);
+                return refuse(
+                        request,
+                        r,
+                        "MCP request without the Mcp-Method header",
+                        McpHeaders.METHOD,
+                        McpHeaders.HEADER_MISMATCH);
             }
             if (McpHeaders.NAMED_METHODS.contains(call.method().get())
                     && call.name().filter(n -> !n.isEmpty()).isEmpty()) {
                 return refuse(
-                        request, r, "MCP request without the Mcp-Name header its method requires", McpHeaders.NAME);
+                        request,
+                        r,
+                        "MCP request without the Mcp-Name header its method requires",
+                        McpHeaders.NAME,
+                        McpHeaders.HEADER_MISMATCH);
             }
             return Optional.empty();
         }
@@ -60,20 +73,30 @@ final class McpRules {
                     r,
                     "this route decides on MCP headers; a request without MCP-Protocol-Version " + McpHeaders.HEADER_ERA
                             + " or later is not held to them",
-                    McpHeaders.PROTOCOL_VERSION);
+                    McpHeaders.PROTOCOL_VERSION,
+                    McpHeaders.UNSUPPORTED_PROTOCOL_VERSION);
         }
         return Optional.empty();
     }
 
-    private static Optional<Decision> refuse(HttpRequestView request, RoutePolicy r, String why, String header) {
-        return Optional.of(DenyResponse.of(
+    /**
+     * Answered the way an MCP server answers a request it cannot take: 400 with a JSON-RPC error carrying the
+     * request's id ({@link DenyResponse#jsonRpc}).
+     */
+    private static Optional<Decision> refuse(
+            HttpRequestView request, RoutePolicy r, String why, String header, int code) {
+        return Optional.of(DenyResponse.jsonRpc(
+                DenyResponse.of(
+                        request,
+                        Optional.of(r.name()),
+                        Optional.empty(),
+                        Reason.MCP_HEADERS_INVALID,
+                        why,
+                        Map.of("header", header),
+                        false),
                 request,
-                Optional.of(r.name()),
-                Optional.empty(),
-                Reason.MCP_HEADERS_INVALID,
-                why,
-                Map.of("header", header),
-                false));
+                code,
+                Map.of("header", header)));
     }
 
     /** The route's method list and, for {@code tools/call}, the listed tool's requirements. */

@@ -268,7 +268,8 @@ public record RecordedDecision(
                 joined,
                 path,
                 query,
-                McpCall.read(hs, joined));
+                McpCall.read(hs, joined),
+                com.google.protobuf.ByteString.EMPTY);
     }
 
     /**

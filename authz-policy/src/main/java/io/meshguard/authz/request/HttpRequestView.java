@@ -22,6 +22,9 @@ import java.util.UUID;
  *     refused ({@code target.problem()} says why, and {@link #rawPath()} keeps what was sent)
  * @param mcp what the MCP metadata headers say ({@link McpCall#read}), read once here: an MCP route's stages, its
  *     conditions and the decision row all ask
+ * @param body the request body, when the proxy sends it with the Check ({@code with_request_body}; empty otherwise).
+ *     Read for one thing only: the JSON-RPC id a refusal of an MCP request echoes ({@link #jsonRpcId}). Nothing is
+ *     decided on it: the DLP server holds the body to the headers
  */
 public record HttpRequestView(
         String requestId,
@@ -35,7 +38,11 @@ public record HttpRequestView(
         java.util.Set<String> commaJoined,
         CanonicalPath target,
         String query,
-        McpCall mcp) {
+        McpCall mcp,
+        com.google.protobuf.ByteString body) {
+
+    /** Envoy's mark on a Check whose body it cut at {@code max_request_bytes} ({@code allow_partial_message}). */
+    public static final String PARTIAL_BODY_HEADER = "x-envoy-auth-partial-body";
 
     public static HttpRequestView of(CheckRequest request) {
         AttributeContext attrs = request.getAttributes();
@@ -107,7 +114,29 @@ public record HttpRequestView(
                 joined,
                 target,
                 queryOf(rawPath),
-                McpCall.read(headers, joined));
+                McpCall.read(headers, joined),
+                bodyOf(http));
+    }
+
+    /**
+     * {@code raw_body} ({@code pack_as_bytes}), else {@code body}: Envoy's UTF-8 string of the same bytes, which only
+     * the raw form carries unchanged.
+     */
+    private static com.google.protobuf.ByteString bodyOf(AttributeContext.HttpRequest http) {
+        if (!http.getRawBody().isEmpty()) {
+            return http.getRawBody();
+        }
+        return http.getBody().isEmpty()
+                ? com.google.protobuf.ByteString.EMPTY
+                : com.google.protobuf.ByteString.copyFromUtf8(http.getBody());
+    }
+
+    /**
+     * The JSON-RPC id of the request's body as JSON text ({@link JsonRpcId}), {@code null} when the Check carried no
+     * body or the id cannot be told. Parsed on each call: only refusals of MCP requests ask.
+     */
+    public String jsonRpcId() {
+        return JsonRpcId.of(body, all(PARTIAL_BODY_HEADER).contains("true"));
     }
 
     /** @param name already lower-case ({@link #lower}) */

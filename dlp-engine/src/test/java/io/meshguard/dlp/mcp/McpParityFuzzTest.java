@@ -2,6 +2,7 @@ package io.meshguard.dlp.mcp;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.meshguard.contract.McpHeaders;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Base64;
@@ -31,7 +32,9 @@ class McpParityFuzzTest {
         "x",
         "line1\nline2"
     };
-    static final String[] METHODS = {"tools/call", "resources/read", "prompts/get", "tools/list"};
+    static final String[] METHODS = {
+        "tools/call", "resources/read", "prompts/get", "tools/list", "tasks/get", "tasks/update", "tasks/cancel"
+    };
 
     /** One agreeing request: its headers and the parts its body is built from. */
     record Call(String method, String name, String version, Map<String, Object> args) {
@@ -53,7 +56,7 @@ class McpParityFuzzTest {
                     .append(json(bodyMethod))
                     .append(",\"params\":{");
             if (!bodyMethod.equals("tools/list")) {
-                b.append(json(bodyMethod.equals("resources/read") ? "uri" : "name"))
+                b.append(json(McpHeaders.nameField(bodyMethod)))
                         .append(':')
                         .append(json(bodyName))
                         .append(',');
@@ -118,6 +121,11 @@ class McpParityFuzzTest {
         return new Call(method, NAMES[r.nextInt(NAMES.length)], version, args);
     }
 
+    /** A literal replacement text for {@code replaceFirst} (names hold backslashes once escaped as JSON). */
+    static String quoted(String s) {
+        return java.util.regex.Matcher.quoteReplacement(s);
+    }
+
     static byte[] bytes(String s) {
         return s.getBytes(StandardCharsets.UTF_8);
     }
@@ -126,7 +134,7 @@ class McpParityFuzzTest {
     static Map.Entry<Map<String, List<String>>, String> disagree(Call c, SplittableRandom r) {
         Map<String, List<String>> h = c.headers();
         boolean named = !c.method().equals("tools/list");
-        int kind = r.nextInt(14);
+        int kind = r.nextInt(15);
         switch (kind) {
             case 0 -> { // body names another tool (or, unnamed, calls another method)
                 return Map.entry(
@@ -196,7 +204,7 @@ class McpParityFuzzTest {
                 return Map.entry(h, c.body());
             }
             case 11 -> { // a key given twice in the body: parsers disagree on which one counts
-                String field = c.method().equals("resources/read") ? "uri" : "name";
+                String field = McpHeaders.nameField(c.method());
                 String body = c.body().replaceFirst("\"params\":\\{", "\"params\":{\"" + field + "\":\"evil\",");
                 if (!named) {
                     body = c.body().replaceFirst("\"method\":", "\"method\":\"tools/call\",\"method\":");
@@ -205,6 +213,23 @@ class McpParityFuzzTest {
             }
             case 12 -> { // a batch
                 return Map.entry(h, "[" + c.body() + "]");
+            }
+            case 13 -> { // Mcp-Name mirrors the field of another kind of method: taskId outside tasks/*, name in them
+                if (!named) {
+                    h.put("mcp-name", List.of(encode(c.name())));
+                    return Map.entry(
+                            h,
+                            c.body()
+                                    .replaceFirst(
+                                            "\"params\":\\{",
+                                            quoted("\"params\":{\"taskId\":" + json(c.name()) + ",")));
+                }
+                String own = McpHeaders.nameField(c.method());
+                String wrong = own.equals("taskId") ? "name" : "taskId";
+                String body = c.body(c.method(), c.name() + "_other", c.version(), c.args())
+                        .replaceFirst(
+                                "\"params\":\\{", quoted("\"params\":{" + json(wrong) + ":" + json(c.name()) + ","));
+                return Map.entry(h, body);
             }
             default -> { // boolean spelled otherwise
                 h.put("mcp-param-dryrun", List.of(r.nextBoolean() ? "True" : "1"));
@@ -291,5 +316,40 @@ class McpParityFuzzTest {
         assertThat(noMeta.errorBody()).startsWith("{\"jsonrpc\":\"2.0\",\"id\":101,\"error\":{\"code\":-32602,");
         assertThat(noVersion.errorBody()).contains("\"id\":102", "-32602", "Invalid params");
         assertThat(otherVersion.errorBody()).contains("\"id\":103", "-32020", "Header mismatch");
+    }
+
+    /** The Tasks extension mirrors {@code params.taskId} in Mcp-Name for the three methods on one task, and only there. */
+    @Test
+    void tasksMethods_mcpNameHeldToTaskId_otherMethodsNeverToTaskId() {
+        for (String method : List.of("tasks/get", "tasks/update", "tasks/cancel")) {
+            Map<String, List<String>> h = new LinkedHashMap<>();
+            h.put("mcp-protocol-version", List.of("2026-07-28"));
+            h.put("mcp-method", List.of(method));
+            h.put("mcp-name", List.of("task_9f3c"));
+            String meta = ",\"_meta\":{\"io.modelcontextprotocol/protocolVersion\":\"2026-07-28\"}}}";
+            String body = "{\"jsonrpc\":\"2.0\",\"id\":3,\"method\":\"" + method + "\",\"params\":{\"taskId\":";
+
+            assertThat(McpParity.check(h, bytes(body + "\"task_9f3c\"" + meta)).passes())
+                    .as(method)
+                    .isTrue();
+            McpParity.Verdict other = McpParity.check(h, bytes(body + "\"task_0000\"" + meta));
+            assertThat(other.errorBody()).contains("\"id\":3", "-32020", "params.taskId");
+            McpParity.Verdict byName =
+                    McpParity.check(h, bytes(body.replace("\"taskId\":", "\"name\":") + "\"task_9f3c\"" + meta));
+            assertThat(byName.passes()).as(method + " named by params.name").isFalse();
+            h.remove("mcp-name");
+            assertThat(McpParity.check(h, bytes(body + "\"task_9f3c\"" + meta)).problem())
+                    .as(method + " without Mcp-Name")
+                    .contains("Mcp-Name header missing");
+        }
+        Map<String, List<String>> call = new LinkedHashMap<>();
+        call.put("mcp-protocol-version", List.of("2026-07-28"));
+        call.put("mcp-method", List.of("tools/call"));
+        call.put("mcp-name", List.of("task_9f3c"));
+        String viaTaskId =
+                "{\"jsonrpc\":\"2.0\",\"id\":4,\"method\":\"tools/call\",\"params\":{\"taskId\":\"task_9f3c\","
+                        + "\"name\":\"close_account\",\"_meta\":{\"io.modelcontextprotocol/protocolVersion\":\"2026-07-28\"}}}";
+        assertThat(McpParity.check(call, bytes(viaTaskId)).problem())
+                .contains("Mcp-Name header does not match the body's params.name");
     }
 }

@@ -213,6 +213,32 @@ class McpRoutesTest {
                 .isEqualTo(Reason.MCP_HEADERS_INVALID);
     }
 
+    /** The Tasks extension: the client mirrors params.taskId in Mcp-Name for the three methods on one task. */
+    @Test
+    void tasksMethods_withoutMcpName_refused400_theTaskIdIsTheirName() {
+        for (String method : List.of("tasks/get", "tasks/update", "tasks/cancel")) {
+            Decision none = call("/open", AGENT, V, "2026-07-28", "mcp-method", method);
+            assertThat(none.status()).as(method).isEqualTo(400);
+            assertThat(none.reason()).isEqualTo(Reason.MCP_HEADERS_INVALID);
+            assertThat(none.body()).contains("\"header\":\"mcp-name\"");
+            assertThat(call("/open", AGENT, V, "2026-07-28", "mcp-method", method, "mcp-name", "task_9f3c")
+                            .allowed())
+                    .as(method)
+                    .isTrue();
+            // mcp.name reads the task id: a condition on it decides
+            assertThat(call("/cel", AGENT, V, "2026-07-28", "mcp-method", method, "mcp-name", "read_9f3c")
+                            .allowed())
+                    .isTrue();
+            assertThat(call("/cel", AGENT, V, "2026-07-28", "mcp-method", method, "mcp-name", "task_9f3c")
+                            .allowed())
+                    .isFalse();
+        }
+        // other methods keep needing no Mcp-Name
+        assertThat(call("/open", AGENT, V, "2026-07-28", "mcp-method", "tasks/list")
+                        .allowed())
+                .isTrue();
+    }
+
     @Test
     void legacyEra_refusedWhereRulesUseTheHeaders_passesWhereNoneDo() {
         for (String[] legacy : List.of(

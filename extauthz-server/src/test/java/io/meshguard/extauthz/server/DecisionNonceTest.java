@@ -6,18 +6,14 @@ import static org.awaitility.Awaitility.await;
 import io.envoyproxy.envoy.service.auth.v3.AuthorizationGrpc;
 import io.envoyproxy.envoy.service.auth.v3.CheckRequest;
 import io.envoyproxy.envoy.service.auth.v3.CheckResponse;
-import io.grpc.ManagedChannel;
-import io.grpc.Server;
 import io.meshguard.contract.RouteContract.AccessLogTags;
 import io.meshguard.extauthz.Fixtures;
 import io.meshguard.extauthz.TestPipeline;
 import io.meshguard.extauthz.audit.AuthzDecisionEvent;
 import io.meshguard.extauthz.audit.DecisionEvents;
 import io.meshguard.extauthz.tools.CheckRequests;
-import io.meshguard.testing.LoopbackGrpc;
 import io.meshguard.testing.OpenResources;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
-import java.time.Clock;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CopyOnWriteArrayList;
@@ -42,12 +38,7 @@ class DecisionNonceTest {
         SimpleMeterRegistry registry = new SimpleMeterRegistry();
         AuthzPipeline pipeline = TestPipeline.running(
                 Fixtures.parse(Fixtures.policyYaml("jwks_uri: http://127.0.0.1:9/jwks", "")), registry, p -> {});
-        open.add(pipeline);
-        Server server = LoopbackGrpc.serve(new AuthorizationService(pipeline, rows::add, Clock.systemUTC(), registry));
-        open.add(server::shutdownNow);
-        ManagedChannel channel = LoopbackGrpc.channelTo(server.getPort());
-        open.add(channel::shutdownNow);
-        stub = AuthorizationGrpc.newBlockingStub(channel);
+        stub = AuthzOnLoopback.serve(open, pipeline, rows::add, registry);
     }
 
     private static CheckRequest get(String path) {
