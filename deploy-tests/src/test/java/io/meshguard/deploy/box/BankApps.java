@@ -6,6 +6,7 @@ import io.fabric8.kubernetes.api.model.ContainerBuilder;
 import io.fabric8.kubernetes.api.model.PodSpec;
 import io.fabric8.kubernetes.api.model.Service;
 import io.fabric8.kubernetes.api.model.ServiceBuilder;
+import io.fabric8.kubernetes.api.model.ServiceSpecBuilder;
 import java.util.List;
 import java.util.Map;
 
@@ -48,8 +49,8 @@ final class BankApps {
     static void apply(ClusterObjects objects) {
         objects.namespace(NAMESPACE, Map.of("istio-injection", "enabled"));
         objects.namespace(CLIENTS_NAMESPACE, Map.of("istio-injection", "enabled"));
-        objects.service(payments());
-        objects.service(accountsMcp());
+        objects.service(service(PAYMENTS, "http", "grpc"));
+        objects.service(service(ACCOUNTS_MCP, "http"));
         ObjectMapper json = new ObjectMapper();
         JsonNode strict = json.valueToTree(Map.of(
                 "apiVersion",
@@ -63,84 +64,51 @@ final class BankApps {
         objects.apply(List.of(strict));
     }
 
-    private static Service payments() {
+    /** A port of the bank's workloads by its name: {@code http} ({@value #HTTP_PORT}) or {@code grpc}. */
+    private static int port(String name) {
+        return name.equals("grpc") ? GRPC_PORT : HTTP_PORT;
+    }
+
+    /** A Service selecting {@code app: name} in {@link #NAMESPACE}, each port targeting the container port of its name. */
+    private static Service service(String name, String... ports) {
+        ServiceSpecBuilder spec = new ServiceSpecBuilder().withSelector(Map.of("app", name));
+        for (String port : ports) {
+            spec.addNewPort()
+                    .withName(port)
+                    .withPort(port(port))
+                    .withNewTargetPort(port)
+                    .endPort();
+        }
         return new ServiceBuilder()
                 .withNewMetadata()
-                .withName(PAYMENTS)
+                .withName(name)
                 .withNamespace(NAMESPACE)
                 .endMetadata()
-                .withNewSpec()
-                .withSelector(Map.of("app", PAYMENTS))
-                .addNewPort()
-                .withName("http")
-                .withPort(HTTP_PORT)
-                .withNewTargetPort("http")
-                .endPort()
-                .addNewPort()
-                .withName("grpc")
-                .withPort(GRPC_PORT)
-                .withNewTargetPort("grpc")
-                .endPort()
-                .endSpec()
+                .withSpec(spec.build())
                 .build();
     }
 
-    private static Service accountsMcp() {
-        return new ServiceBuilder()
-                .withNewMetadata()
-                .withName(ACCOUNTS_MCP)
-                .withNamespace(NAMESPACE)
-                .endMetadata()
-                .withNewSpec()
-                .withSelector(Map.of("app", ACCOUNTS_MCP))
-                .addNewPort()
-                .withName("http")
-                .withPort(HTTP_PORT)
-                .withNewTargetPort("http")
-                .endPort()
-                .endSpec()
-                .build();
+    /** A pod of service account {@code name} whose one container, image {@code bank/name}, declares {@code ports}. */
+    private static PodSpec spec(String name, String... ports) {
+        ContainerBuilder container = new ContainerBuilder().withName(name).withImage("bank/" + name);
+        for (String port : ports) {
+            container.addNewPort().withName(port).withContainerPort(port(port)).endPort();
+        }
+        PodSpec spec = new PodSpec();
+        spec.setServiceAccountName(name);
+        spec.setContainers(List.of(container.build()));
+        return spec;
     }
 
     static PodSpec accountsMcpSpec() {
-        PodSpec spec = new PodSpec();
-        spec.setServiceAccountName(ACCOUNTS_MCP);
-        spec.setContainers(List.of(new ContainerBuilder()
-                .withName(ACCOUNTS_MCP)
-                .withImage("bank/" + ACCOUNTS_MCP)
-                .addNewPort()
-                .withName("http")
-                .withContainerPort(HTTP_PORT)
-                .endPort()
-                .build()));
-        return spec;
+        return spec(ACCOUNTS_MCP, "http");
     }
 
     static PodSpec paymentsSpec() {
-        PodSpec spec = new PodSpec();
-        spec.setServiceAccountName(PAYMENTS);
-        spec.setContainers(List.of(new ContainerBuilder()
-                .withName(PAYMENTS)
-                .withImage("bank/" + PAYMENTS)
-                .addNewPort()
-                .withName("http")
-                .withContainerPort(HTTP_PORT)
-                .endPort()
-                .addNewPort()
-                .withName("grpc")
-                .withContainerPort(GRPC_PORT)
-                .endPort()
-                .build()));
-        return spec;
+        return spec(PAYMENTS, "http", "grpc");
     }
 
     static PodSpec clientSpec() {
-        PodSpec spec = new PodSpec();
-        spec.setServiceAccountName(CLIENT);
-        spec.setContainers(List.of(new ContainerBuilder()
-                .withName(CLIENT)
-                .withImage("bank/" + CLIENT)
-                .build()));
-        return spec;
+        return spec(CLIENT);
     }
 }

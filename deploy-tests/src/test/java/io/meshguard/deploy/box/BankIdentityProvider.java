@@ -83,6 +83,11 @@ record BankIdentityProvider(
      * audience {@code banking-api}, claim {@code tenant}, realm role {@code customer}, scope {@code accounts:read}).
      */
     private static final String RETAIL_REALM_SETUP = """
+            BANKING_API='{"name": "banking-api", "protocol": "openid-connect", "protocolMapper": "oidc-audience-mapper",
+              "config": {"included.custom.audience": "banking-api", "access.token.claim": "true"}}'
+            TENANT='{"name": "tenant", "protocol": "openid-connect", "protocolMapper": "oidc-hardcoded-claim-mapper",
+              "config": {"claim.name": "tenant", "claim.value": "acme-corp", "jsonType.label": "String",
+                         "access.token.claim": "true"}}'
             kcadm.sh create realms -s realm=retail -s enabled=true -s attributes.frontendUrl=https://idp.bank.example
             kcadm.sh create roles -r retail -s name=customer
             kcadm.sh create client-scopes -r retail -s name=accounts:read -s protocol=openid-connect \\
@@ -90,12 +95,7 @@ record BankIdentityProvider(
             kcadm.sh create clients -r retail -f - <<EOF
             {"clientId": "mobile-banking", "publicClient": false, "secret": "$SECRET", "serviceAccountsEnabled": true,
              "standardFlowEnabled": false, "directAccessGrantsEnabled": false,
-             "protocolMappers": [
-              {"name": "banking-api", "protocol": "openid-connect", "protocolMapper": "oidc-audience-mapper",
-               "config": {"included.custom.audience": "banking-api", "access.token.claim": "true"}},
-              {"name": "tenant", "protocol": "openid-connect", "protocolMapper": "oidc-hardcoded-claim-mapper",
-               "config": {"claim.name": "tenant", "claim.value": "acme-corp", "jsonType.label": "String",
-                          "access.token.claim": "true"}}]}
+             "protocolMappers": [$BANKING_API, $TENANT]}
             EOF
             CID=$(kcadm.sh get clients -r retail -q clientId=mobile-banking --fields id --format csv --noquotes)
             SID=$(kcadm.sh get client-scopes -r retail --fields id,name --format csv --noquotes \\
@@ -106,26 +106,16 @@ record BankIdentityProvider(
             {"clientId": "mobile-banking-expiring", "publicClient": false, "secret": "$SECRET",
              "serviceAccountsEnabled": true, "standardFlowEnabled": false, "directAccessGrantsEnabled": false,
              "attributes": {"access.token.lifespan": "1"},
-             "protocolMappers": [
-              {"name": "banking-api", "protocol": "openid-connect", "protocolMapper": "oidc-audience-mapper",
-               "config": {"included.custom.audience": "banking-api", "access.token.claim": "true"}},
-              {"name": "tenant", "protocol": "openid-connect", "protocolMapper": "oidc-hardcoded-claim-mapper",
-               "config": {"claim.name": "tenant", "claim.value": "acme-corp", "jsonType.label": "String",
-                          "access.token.claim": "true"}}]}
+             "protocolMappers": [$BANKING_API, $TENANT]}
             EOF
             kcadm.sh add-roles -r retail --uusername service-account-mobile-banking-expiring --rolename customer
             kcadm.sh create roles -r retail -s name=agent
             kcadm.sh create clients -r retail -f - <<EOF
             {"clientId": "bank-agent", "publicClient": false, "secret": "$SECRET", "serviceAccountsEnabled": true,
              "standardFlowEnabled": false, "directAccessGrantsEnabled": false,
-             "protocolMappers": [
-              {"name": "banking-api", "protocol": "openid-connect", "protocolMapper": "oidc-audience-mapper",
-               "config": {"included.custom.audience": "banking-api", "access.token.claim": "true"}},
+             "protocolMappers": [$BANKING_API, $TENANT,
               {"name": "accounts-mcp", "protocol": "openid-connect", "protocolMapper": "oidc-audience-mapper",
-               "config": {"included.custom.audience": "https://mcp.local/mcp", "access.token.claim": "true"}},
-              {"name": "tenant", "protocol": "openid-connect", "protocolMapper": "oidc-hardcoded-claim-mapper",
-               "config": {"claim.name": "tenant", "claim.value": "acme-corp", "jsonType.label": "String",
-                          "access.token.claim": "true"}}]}
+               "config": {"included.custom.audience": "https://mcp.local/mcp", "access.token.claim": "true"}}]}
             EOF
             kcadm.sh add-roles -r retail --uusername service-account-bank-agent --rolename agent
             """;
