@@ -30,9 +30,12 @@ import org.slf4j.LoggerFactory;
  * Two threads do the rest:
  * <ul>
  *   <li><b>batcher</b>: cuts the queue into batches (by size or {@code flushInterval}) and hands each to the
- *       database thread; when the database is down, slow (the hand-off is not taken within
- *       {@code slowDbThreshold}), or the spool still holds older events, the batch is appended to the on-disk
- *       spool instead;</li>
+ *       database thread; when the database is down, slow, or the spool still holds older events, the batch is
+ *       appended to the on-disk spool instead. Slow means the hand-off is not taken within {@code slowDbThreshold}
+ *       while the database thread has been waiting on PostgreSQL for longer than that. A database thread that is
+ *       behind for want of CPU (its own work, or not scheduled) while PostgreSQL answers keeps the batch in memory,
+ *       as long as fewer than half the queue's capacity wait behind it: beyond that the batch is spooled, so a
+ *       database that answers but too slowly never makes {@code record()} refuse events;</li>
  *   <li><b>database</b>: writes handed-off batches (COPY by default); on a transient failure the batch goes to
  *       the spool and the database is marked down; while the spool holds events it replays them oldest segment
  *       first, idempotently ({@code ON CONFLICT DO NOTHING} on the event id), deleting a segment only after its
@@ -50,6 +53,8 @@ import org.slf4j.LoggerFactory;
 public final class AuditWriter implements AuditSink, AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(AuditWriter.class);
     private static final Duration RETRY_BACKOFF_MIN = Duration.ofMillis(100);
+    /** How often a batch kept in memory for a starved database thread re-checks the database and the queue. */
+    private static final long STARVED_RECHECK_NANOS = TimeUnit.MILLISECONDS.toNanos(50);
 
     private final AuditWriterSettings settings;
     private final PostgresAuditStore store;
@@ -71,6 +76,7 @@ public final class AuditWriter implements AuditSink, AutoCloseable {
     private final Counter droppedClosed;
     private final Counter rejectedByDatabase;
     private final Counter spoolCorrupt;
+    private final Counter starvedWaits;
     private final Timer directBatchTimer;
     private final Timer replayBatchTimer;
 
@@ -130,6 +136,10 @@ public final class AuditWriter implements AuditSink, AutoCloseable {
                 .register(meters);
         this.spoolCorrupt = Counter.builder("meshguard.audit.spool.corrupt.records")
                 .description("Torn or corrupted spool records skipped during replay")
+                .register(meters);
+        this.starvedWaits = Counter.builder("meshguard.audit.handoff.starved")
+                .description("Times a batch waited in memory past the slow-database threshold because the database"
+                        + " thread, not PostgreSQL, was behind (short of CPU)")
                 .register(meters);
         this.directBatchTimer = Timer.builder("meshguard.audit.batch.write")
                 .description("Time to write one batch to PostgreSQL")
@@ -297,17 +307,16 @@ public final class AuditWriter implements AuditSink, AutoCloseable {
 
     private void dispatch(List<AuditEvent> batch) throws RuntimeException {
         try {
-            // While closing, a slow database must not hold the shutdown up batch after batch: spool instead.
-            long wait = batcherStopping
-                    ? TimeUnit.MILLISECONDS.toNanos(50)
-                    : settings.slowDbThreshold().toNanos();
-            if (databaseUp && spool.isEmpty() && handoff.offer(batch, wait, TimeUnit.NANOSECONDS)) {
+            if (batcherStopping) {
+                // While closing, a slow database must not hold the shutdown up batch after batch: spool instead.
+                if (databaseUp && spool.isEmpty() && handoff.offer(batch, 50, TimeUnit.MILLISECONDS)) {
+                    return;
+                }
+                spoolBatch(batch);
                 return;
             }
-            if (databaseUp && spool.isEmpty() && !batcherStopping) {
-                log.warn(
-                        "audit: PostgreSQL did not take a batch within {} ms; spooling to disk",
-                        settings.slowDbThreshold().toMillis());
+            if (handOff(batch)) {
+                return;
             }
             spoolBatch(batch);
         } catch (InterruptedException e) {
@@ -316,6 +325,36 @@ public final class AuditWriter implements AuditSink, AutoCloseable {
         } finally {
             batcherHolding = false;
         }
+    }
+
+    /**
+     * Hands the batch to the database thread unless PostgreSQL is down or slow; false means spool it. Slow is told
+     * from a starved database thread by what the thread is doing when the threshold passes: waiting on PostgreSQL
+     * (a statement, COPY data or a commit unanswered for longer than the threshold) is a slow database; anything else
+     * (rendering and encoding its batch, or not yet scheduled to take the hand-off) is the machine being busy, and
+     * spooling would only add work for the same CPU. Memory stays bounded: past half the queue the batch is spooled.
+     */
+    private boolean handOff(List<AuditEvent> batch) throws InterruptedException {
+        long threshold = settings.slowDbThreshold().toNanos();
+        long wait = threshold;
+        while (databaseUp && spool.isEmpty() && !batcherStopping) {
+            if (handoff.offer(batch, wait, TimeUnit.NANOSECONDS)) {
+                return true;
+            }
+            if (store.awaitingDatabaseLongerThan(threshold)) {
+                log.warn(
+                        "audit: PostgreSQL has not answered the database thread for {} ms; spooling to disk",
+                        settings.slowDbThreshold().toMillis());
+                return false;
+            }
+            if (queue.size() >= settings.queueCapacity() / 2) {
+                log.warn("audit: {} events wait in memory behind the database thread; spooling to disk", queue.size());
+                return false;
+            }
+            starvedWaits.increment();
+            wait = Math.min(threshold, STARVED_RECHECK_NANOS);
+        }
+        return false;
     }
 
     /** Appends events to the spool; anything that cannot be stored is counted and logged loudly. */

@@ -10,7 +10,9 @@ import java.util.Objects;
  * @param queueCapacity   events held in memory before {@code record()} starts refusing (and counting) them
  * @param batchSize       events per database batch
  * @param flushInterval   a partial batch is written after this long
- * @param slowDbThreshold a batch the database thread has not taken within this time goes to the spool
+ * @param slowDbThreshold a batch the database thread has not taken within this time goes to the spool when the
+ *                        thread has been waiting on PostgreSQL for longer than this (a thread merely short of CPU
+ *                        keeps it in memory, up to half of {@code queueCapacity})
  * @param writeTimeout    network timeout of one database batch; a hung database counts as down after it
  * @param retryBackoffMax longest pause between reconnection attempts while the database is down
  * @param method          COPY or multi-row INSERT

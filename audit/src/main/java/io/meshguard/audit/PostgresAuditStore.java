@@ -46,6 +46,8 @@ public final class PostgresAuditStore implements AutoCloseable {
     private final int timeoutMillis;
     /** One COPY buffer for the store's lifetime (the store runs on one thread). */
     private final CopyTextEncoder encoder = CopyTextEncoder.streaming();
+    /** When the current call to PostgreSQL started; read by the audit writer's batcher. */
+    private final DatabaseWait waiting = new DatabaseWait();
 
     private Connection connection;
     private boolean stageReady;
@@ -78,7 +80,21 @@ public final class PostgresAuditStore implements AutoCloseable {
 
     /** Opens the connection if there is none: tells whether the database answers, before a replay claims a segment. */
     public void probe() throws SQLException {
-        connection();
+        waiting.begin();
+        try {
+            connection();
+        } finally {
+            waiting.end();
+        }
+    }
+
+    /**
+     * Whether a call of this store to PostgreSQL (connecting, a statement, COPY data, the commit) has been awaiting
+     * its answer for longer than {@code nanos}; the store's own work between calls (encoding the batch) does not
+     * count. Safe from any thread, unlike the rest of the store.
+     */
+    boolean awaitingDatabaseLongerThan(long nanos) {
+        return waiting.longerThan(nanos);
     }
 
     /** Creates the monthly partitions that {@code batch} needs (normally done ahead by the maintenance job). */
@@ -94,15 +110,20 @@ public final class PostgresAuditStore implements AutoCloseable {
         LocalDate from = LocalDate.ofInstant(min, ZoneOffset.UTC).withDayOfMonth(1);
         LocalDate to = LocalDate.ofInstant(max, ZoneOffset.UTC).withDayOfMonth(1);
         int monthsAhead = (int) ChronoUnit.MONTHS.between(from, to);
-        Connection c = connection();
-        try (PreparedStatement ps = c.prepareStatement("select audit_ensure_partitions(?, ?)")) {
-            ps.setObject(1, from);
-            ps.setInt(2, monthsAhead);
-            ps.execute();
-            c.commit();
-        } catch (SQLException e) {
-            discard();
-            throw e;
+        waiting.begin();
+        try {
+            Connection c = connection();
+            try (PreparedStatement ps = c.prepareStatement("select audit_ensure_partitions(?, ?)")) {
+                ps.setObject(1, from);
+                ps.setInt(2, monthsAhead);
+                ps.execute();
+                c.commit();
+            } catch (SQLException e) {
+                discard();
+                throw e;
+            }
+        } finally {
+            waiting.end();
         }
     }
 
@@ -110,6 +131,15 @@ public final class PostgresAuditStore implements AutoCloseable {
         if (batch.isEmpty()) {
             return 0;
         }
+        waiting.begin();
+        try {
+            return runWaiting(batch, idempotent);
+        } finally {
+            waiting.end();
+        }
+    }
+
+    private int runWaiting(List<AuditEvent> batch, boolean idempotent) throws SQLException {
         Connection c = connection();
         boolean direct = method == BatchWriteMethod.COPY && !idempotent && copyIntoTable;
         try {
@@ -170,7 +200,17 @@ public final class PostgresAuditStore implements AutoCloseable {
         CopyManager copy = c.unwrap(PGConnection.class).getCopyAPI();
         CopyIn in = copy.copyIn("COPY " + table + " (" + COLUMNS + ") FROM STDIN");
         try {
-            encoder.stream(batch, in::writeToCopy);
+            // Encoding is the writer's own work (CPU): only sending a chunk and the end of the COPY wait on PostgreSQL.
+            waiting.end();
+            encoder.stream(batch, (bytes, offset, length) -> {
+                waiting.begin();
+                try {
+                    in.writeToCopy(bytes, offset, length);
+                } finally {
+                    waiting.end();
+                }
+            });
+            waiting.begin();
             return (int) in.endCopy();
         } finally {
             if (in.isActive()) {

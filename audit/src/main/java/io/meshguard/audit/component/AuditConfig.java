@@ -44,7 +44,8 @@ public final class AuditConfig {
     public static final ConfigKey<Duration> SLOW_DB_THRESHOLD = ConfigKey.duration(
             "audit.slow_db_threshold",
             Duration.ofMillis(500),
-            "A batch PostgreSQL has not taken within this time goes to the spool.");
+            "A batch goes to the spool when PostgreSQL has left the writer's call unanswered this long (a writer only"
+                    + " short of CPU keeps batches in memory, up to half of audit.queue_capacity).");
     public static final ConfigKey<Duration> WRITE_TIMEOUT = ConfigKey.duration(
             "audit.write_timeout",
             Duration.ofSeconds(10),
