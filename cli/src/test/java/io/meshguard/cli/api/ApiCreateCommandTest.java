@@ -392,6 +392,28 @@ class ApiCreateCommandTest {
                 .contains("meshguard xds publish --group edge-prod");
     }
 
+    @Test
+    void operatorGuidesExample_printsWhatTheGuideShows() throws Exception {
+        String guide = Files.readString(Path.of("..", "docs", "operator-guide.md"));
+        int section = guide.indexOf("### A tenant's API");
+        assertThat(section).as("docs/operator-guide.md's section").isPositive();
+        int command = guide.indexOf("meshguard api create", section);
+        String line = guide.substring(command, guide.indexOf("\n```", command)).replace("\\\n", " ");
+        int open = guide.indexOf("```\n", guide.indexOf("\n```", command) + 4) + 4;
+        String expected = guide.substring(open, guide.indexOf("```", open));
+        // the shell's own word splitting, as a reader's shell runs the line
+        Process words =
+                new ProcessBuilder("bash", "-c", "printf '%s\\0' " + line.substring("meshguard ".length())).start();
+        String[] args =
+                new String(words.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8).split("\0");
+        assertThat(words.waitFor()).isZero();
+
+        CliRun ran = run("acme-admin", args);
+
+        assertThat(ran.exit()).as(ran.err()).isZero();
+        assertThat(ran.out()).isEqualTo(expected);
+    }
+
     static CliRun run(String who, String... args) {
         return CliRun.of(Stream.concat(
                         Stream.of(args),
