@@ -21,7 +21,6 @@ import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
-import picocli.CommandLine.Parameters;
 
 /**
  * {@code meshguard api create NAME --group G --upstream-url URL --operation 'GET /x' …}: a tenant's upstream, API and
@@ -44,15 +43,8 @@ import picocli.CommandLine.Parameters;
 public final class ApiCreateCommand implements Callable<Integer> {
     private static final ObjectMapper JSON = ConfigJson.mapper();
 
-    @Parameters(index = "0", paramLabel = "NAME", description = "The API's name (lowercase letters, digits, '-').")
-    String name;
-
-    @Option(
-            names = "--group",
-            required = true,
-            paramLabel = "GROUP",
-            description = "Gateway group whose draft gets the routes.")
-    String group;
+    @Mixin
+    ApiPlacement placement;
 
     @Option(
             names = "--upstream-url",
@@ -60,9 +52,6 @@ public final class ApiCreateCommand implements Callable<Integer> {
             paramLabel = "URL",
             description = "The backend: http://host:port or https://host:port (https: verified TLS, the host as SNI).")
     String upstreamUrl;
-
-    @Option(names = "--upstream", paramLabel = "NAME", description = "The upstream's name (default: the API's name).")
-    Optional<String> upstreamName = Optional.empty();
 
     @Option(names = "--base-path", paramLabel = "PATH", description = "The API's base path (default: /NAME).")
     Optional<String> basePath = Optional.empty();
@@ -129,6 +118,12 @@ public final class ApiCreateCommand implements Callable<Integer> {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
+    /** The API's name, group and upstream's name, from {@link #placement}. */
+    private String name;
+
+    private String group;
+    private Optional<String> upstreamName = Optional.empty();
+
     /** How the admin API's problems name this command's objects: {@code upstreams[x]}, {@code apis[x]}, {@code routes[g/x]}. */
     private List<String> ownPaths = List.of();
 
@@ -137,6 +132,9 @@ public final class ApiCreateCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
+        name = placement.name;
+        group = placement.group;
+        upstreamName = placement.upstream;
         ApiSpec asked;
         try {
             asked = ApiSpec.of(

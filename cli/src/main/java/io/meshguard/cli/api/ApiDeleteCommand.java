@@ -7,12 +7,9 @@ import io.meshguard.xds.model.ConfigJson;
 import java.net.http.HttpResponse;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Optional;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
-import picocli.CommandLine.Option;
-import picocli.CommandLine.Parameters;
 
 /**
  * {@code meshguard api delete NAME --group G}: what {@code api create} made, removed from the draft through the admin
@@ -26,18 +23,8 @@ import picocli.CommandLine.Parameters;
                 "Remove an API's routes in a gateway group's draft, then the API and its upstream (what `api create`"
                         + " made); an object still named elsewhere is kept and said so. Served until the group is published.")
 public final class ApiDeleteCommand implements Callable<Integer> {
-    @Parameters(index = "0", paramLabel = "NAME", description = "The API's name.")
-    String name;
-
-    @Option(
-            names = "--group",
-            required = true,
-            paramLabel = "GROUP",
-            description = "Gateway group whose routes of the API go.")
-    String group;
-
-    @Option(names = "--upstream", paramLabel = "NAME", description = "The upstream's name (default: the API's name).")
-    Optional<String> upstream = Optional.empty();
+    @Mixin
+    ApiPlacement api;
 
     @Mixin
     AdminOptions admin;
@@ -45,6 +32,8 @@ public final class ApiDeleteCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         AdminClient client = admin.client();
+        String name = api.name;
+        String group = api.group;
         HttpResponse<String> listed = client.send("GET", "/routes", null);
         if (listed.statusCode() != 200) {
             System.err.println("GET /routes refused (" + listed.statusCode() + "): "
@@ -59,7 +48,7 @@ public final class ApiDeleteCommand implements Callable<Integer> {
             }
         }
         paths.add("/apis/" + AdminOptions.segment(name));
-        paths.add("/upstreams/" + AdminOptions.segment(upstream.orElse(name)));
+        paths.add("/upstreams/" + AdminOptions.segment(api.upstreamName()));
         int exit = 0;
         for (String path : paths) {
             HttpResponse<String> r = client.send("DELETE", path, null);

@@ -111,16 +111,10 @@ class ApiCreateCommandTest {
 
     @Test
     void create_asATenantsOrgAdmin_putsTheUpstreamTheApiAndOneRoutePerOperationInTheGroupsDraft() throws Exception {
-        CliRun created = run(
+        CliRun created = create(
                 "acme-admin",
-                "api",
-                "create",
                 "balances",
-                "--authz-profile",
-                "products",
-                "--group",
                 "edge-prod",
-                "--upstream-url",
                 "https://core.acme.example:8443",
                 "--operation",
                 "GET /balances",
@@ -198,35 +192,12 @@ class ApiCreateCommandTest {
 
     @Test
     void create_withANameAnotherTenantHolds_isRefusedAsTheAdminApiRefusesIt_andChangesNothing() throws Exception {
-        assertThat(run(
-                                "acme-admin",
-                                "api",
-                                "create",
-                                "cards",
-                                "--authz-profile",
-                                "products",
-                                "--group",
-                                "edge-prod",
-                                "--upstream-url",
-                                "http://10.20.0.6:8080",
-                                "--operation",
-                                "GET /cards")
+        assertThat(create("acme-admin", "cards", "edge-prod", "http://10.20.0.6:8080", "--operation", "GET /cards")
                         .exit())
                 .isZero();
 
-        CliRun taken = run(
-                "globex-admin",
-                "api",
-                "create",
-                "cards",
-                "--authz-profile",
-                "products",
-                "--group",
-                "edge-prod",
-                "--upstream-url",
-                "http://10.66.0.1:8080",
-                "--operation",
-                "GET /cards");
+        CliRun taken =
+                create("globex-admin", "cards", "edge-prod", "http://10.66.0.1:8080", "--operation", "GET /cards");
 
         assertThat(taken.exit()).isEqualTo(1);
         assertThat(taken.err())
@@ -244,19 +215,7 @@ class ApiCreateCommandTest {
 
     @Test
     void create_byARoleWithoutUpstreamUpdate_printsTheAdminApis403_andChangesNothing() throws Exception {
-        CliRun refused = run(
-                "acme-dev",
-                "api",
-                "create",
-                "fx",
-                "--authz-profile",
-                "products",
-                "--group",
-                "edge-prod",
-                "--upstream-url",
-                "http://10.20.0.7:8080",
-                "--operation",
-                "GET /rates");
+        CliRun refused = create("acme-dev", "fx", "edge-prod", "http://10.20.0.7:8080", "--operation", "GET /rates");
 
         assertThat(refused.exit()).isEqualTo(1);
         assertThat(refused.err())
@@ -269,19 +228,7 @@ class ApiCreateCommandTest {
 
     @Test
     void create_refusedHalfway_saysWhatExists_andApiDeleteRemovesIt() throws Exception {
-        CliRun half = run(
-                "acme-admin",
-                "api",
-                "create",
-                "loans",
-                "--authz-profile",
-                "products",
-                "--group",
-                "unassigned",
-                "--upstream-url",
-                "http://10.20.0.8:8080",
-                "--operation",
-                "GET /loans");
+        CliRun half = create("acme-admin", "loans", "unassigned", "http://10.20.0.8:8080", "--operation", "GET /loans");
 
         assertThat(half.exit()).isEqualTo(1);
         assertThat(half.err())
@@ -302,21 +249,17 @@ class ApiCreateCommandTest {
 
     @Test
     void create_dryRun_printsTheObjectsAsJson_andCreatesNothing() throws Exception {
-        CliRun dry = run(
+        CliRun dry = create(
                 "acme-admin",
-                "api",
-                "create",
                 "savings",
-                "--authz-profile",
-                "products",
-                "--group",
                 "edge-prod",
-                "--upstream-url",
                 "http://10.20.0.9:8080",
                 "--operation",
                 "GET /accounts",
                 "--operation",
                 "PUT /accounts/{id}",
+                "--version",
+                "v2",
                 "--dry-run");
 
         assertThat(dry.exit()).as(dry.err()).isZero();
@@ -325,6 +268,7 @@ class ApiCreateCommandTest {
         assertThat(objects.path("upstream").path("name").asText()).isEqualTo("savings");
         assertThat(objects.path("api").path("base_path").asText()).isEqualTo("/savings");
         assertThat(objects.path("routes")).hasSize(2);
+        assertThat(objects.path("routes").get(1).path("version").asText()).isEqualTo("v2");
         assertThat(dry.out()).contains("nothing was sent");
         assertThat(call("ops", "GET", "/upstreams/savings", null).statusCode()).isEqualTo(404);
         assertThat(call("ops", "GET", "/apis/savings", null).statusCode()).isEqualTo(404);
@@ -334,19 +278,13 @@ class ApiCreateCommandTest {
     void create_withPublish_onAGroupUnderFourEyes_printsThePendingRequestId() throws Exception {
         ok("ops", "PUT", "/groups/local/protection", "{\"reason\": \"production\"}");
 
-        CliRun published = run(
+        CliRun published = create(
                 "ops",
-                "api",
-                "create",
                 "mortgages",
-                "--authz-profile",
-                "products",
+                "local",
+                "http://10.20.0.10:8080",
                 "--tenant",
                 "acme",
-                "--group",
-                "local",
-                "--upstream-url",
-                "http://10.20.0.10:8080",
                 "--operation",
                 "GET /offers",
                 "--publish",
@@ -368,16 +306,10 @@ class ApiCreateCommandTest {
 
     @Test
     void create_withoutPublishPermission_keepsTheDraft_andNamesWhoMayPublish() throws Exception {
-        CliRun refused = run(
+        CliRun refused = create(
                 "acme-admin",
-                "api",
-                "create",
                 "pensions",
-                "--authz-profile",
-                "products",
-                "--group",
                 "edge-prod",
-                "--upstream-url",
                 "http://10.20.0.11:8080",
                 "--operation",
                 "GET /plans",
@@ -412,6 +344,25 @@ class ApiCreateCommandTest {
 
         assertThat(ran.exit()).as(ran.err()).isZero();
         assertThat(ran.out()).isEqualTo(expected);
+    }
+
+    /** {@code api create API --group GROUP --upstream-url URL --authz-profile products} and {@code more}, as {@code who}. */
+    static CliRun create(String who, String api, String group, String url, String... more) {
+        return run(
+                who,
+                Stream.concat(
+                                Stream.of(
+                                        "api",
+                                        "create",
+                                        api,
+                                        "--authz-profile",
+                                        "products",
+                                        "--group",
+                                        group,
+                                        "--upstream-url",
+                                        url),
+                                Stream.of(more))
+                        .toArray(String[]::new));
     }
 
     static CliRun run(String who, String... args) {
