@@ -13,7 +13,7 @@ import picocli.CommandLine.Option;
  * {@code --data-dir}, found the way every command finds it ({@link RunningStack}). With {@code --url} and no
  * {@code --token-file}, the token {@code meshguard login} keeps is sent when there is one.
  */
-final class AdminOptions {
+public final class AdminOptions {
     @Option(
             names = "--url",
             description = "Admin API, e.g. http://127.0.0.1:9103 (default: the running `meshguard up`'s).")
@@ -30,7 +30,7 @@ final class AdminOptions {
     Path dataDir;
 
     /** A client for the controller these options name. */
-    AdminClient client() throws IOException {
+    public AdminClient client() throws IOException {
         return AdminClient.resolve(url, tokenFile.file(), dataDir);
     }
 
@@ -40,7 +40,7 @@ final class AdminOptions {
     }
 
     /** {@code text} as one path segment (a group name from the command line). */
-    static String segment(String text) {
+    public static String segment(String text) {
         return java.net.URLEncoder.encode(text, java.nio.charset.StandardCharsets.UTF_8)
                 .replace("+", "%20");
     }
