@@ -35,8 +35,10 @@ import picocli.CommandLine.Option;
         description = {
             "Create or update an API in a gateway group's draft: its upstream (from --upstream-url), the API with the"
                     + " version, and one route per --operation, through the admin API as you (its permissions apply).",
+            "",
             "Re-running the same command changes nothing. --dry-run prints the objects without calling;"
                     + " --publish --reason R publishes the group afterwards (four eyes apply where configured).",
+            "",
             "Example: meshguard api create payments --group demo --upstream-url https://core.bank.example:8443"
                     + " --operation 'GET /balances' --operation 'POST /transfers' --authz-profile payments-read"
         })
@@ -57,7 +59,7 @@ public final class ApiCreateCommand implements Callable<Integer> {
     Optional<String> basePath = Optional.empty();
 
     @Option(
-            names = "--version",
+            names = "--api-version",
             paramLabel = "VERSION",
             defaultValue = "v1",
             description = "The version the routes serve (default: ${DEFAULT-VALUE}).")

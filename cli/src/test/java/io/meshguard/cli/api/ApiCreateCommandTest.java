@@ -257,7 +257,7 @@ class ApiCreateCommandTest {
                 "GET /accounts",
                 "--operation",
                 "PUT /accounts/{id}",
-                "--version",
+                "--api-version",
                 "v2",
                 "--dry-run");
 
