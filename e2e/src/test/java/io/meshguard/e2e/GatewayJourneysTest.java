@@ -959,12 +959,21 @@ class GatewayJourneysTest {
                 .contains("no_subscription", "subscription_pending", "client received  429", "subscription_suspended")
                 .containsPattern("plan change[^\n]*\n  client received  200");
         // step 12, an OAuth2 client created in Keycloak through the catalogue: 200 with its token, 401 once revoked
-        assertThat(out.substring(out.indexOf("== 12.")))
+        assertThat(out.substring(out.indexOf("== 12."), out.indexOf("== 13.")))
                 .doesNotContain("skipped")
                 .containsPattern("oauth2 [^\n]*\n  client received  200")
                 .containsPattern("revoked [^\n]*\n  client received  401 [^\n]*credential_revoked")
                 // meshguard's own answer passes the mesh's DLP unchanged: it names no credential id to redact
                 .doesNotContain("REDACTED");
+        // steps 13-15, an agent's MCP tool calls: allowed on the headers with the result's card masked, a tool the
+        // agent's role may not call, a body naming another tool than its headers
+        assertThat(out.substring(out.indexOf("== 13."), out.indexOf("== 14.")))
+                .contains("client received  200", "authorization=(stripped)")
+                .doesNotContain(DemoGateway.grouped(CARD));
+        assertThat(out.substring(out.indexOf("== 14."), out.indexOf("== 15.")))
+                .contains("upstream saw     nothing", "client received  403", "mcp_tool_not_allowed");
+        assertThat(out.substring(out.indexOf("== 15.")))
+                .contains("the upstream received 0 body bytes", "client received  400", "-32020");
         assertThat(out).doesNotContain(CARD).doesNotContain(EMAIL).doesNotContain("PRIVATE KEY");
         // this class's group still routes to its own backend, not to one of the demo's (closed once it ended)
         accounts.clear();

@@ -140,13 +140,13 @@ public final class DemoCommand implements Callable<Integer> {
                             + subscription.problems());
                     return 1;
                 }
-                new Journeys(
-                                out,
-                                gateway,
-                                upstreams,
-                                DevSigningKey.load(DevIssuerFiles.under(target.dataDir())),
-                                target.audit())
-                        .playAll();
+                Journeys journeys = new Journeys(
+                        out,
+                        gateway,
+                        upstreams,
+                        DevSigningKey.load(DevIssuerFiles.under(target.dataDir())),
+                        target.audit());
+                journeys.playAll();
                 new ProductsDemo(
                                 new AdminClient(target.adminUrl(), target.adminTokenFile()),
                                 gateway,
@@ -154,6 +154,7 @@ public final class DemoCommand implements Callable<Integer> {
                                 GROUP,
                                 target.customers())
                         .play();
+                journeys.agent();
             }
         }
         return 0;
@@ -300,8 +301,57 @@ public final class DemoCommand implements Callable<Integer> {
         }
 
         private String token(String sub, String tenant, List<String> roles, List<String> scopes) {
-            return key.sign(new DevToken(sub, tenant, roles, scopes, List.of("meshguard"), Duration.ofMinutes(10))
-                    .claims(Instant.now()));
+            return token(sub, tenant, roles, scopes, List.of("meshguard"));
+        }
+
+        private String token(
+                String sub, String tenant, List<String> roles, List<String> scopes, List<String> audiences) {
+            return key.sign(
+                    new DevToken(sub, tenant, roles, scopes, audiences, Duration.ofMinutes(10)).claims(Instant.now()));
+        }
+
+        /**
+         * An agent's MCP tool calls (docs/agents.md): decided on the {@code Mcp-*} headers by the shipped rule
+         * {@code mcp-tools}, the JSON-RPC body held to them by the DLP server, the tool's result scanned. The agent's
+         * token names the MCP server as audience (RFC 8707) and its tenant, so it sends no {@code x-tenant-id}.
+         */
+        void agent() throws Exception {
+            String agent = token(
+                    "agent-7", "t-demo", List.of("agent"), List.of(), List.of("meshguard", "https://mcp.local/mcp"));
+            show(
+                    "13. An agent's MCP tool call: allowed on its headers, the card in the tool's result masked",
+                    toolCall(agent, "get_balance", "get_balance"),
+                    upstreams.mcp());
+            show(
+                    "14. A tool the agent's role may not call: refused on its headers, the MCP server sees nothing",
+                    toolCall(agent, "transfer_funds", "transfer_funds"),
+                    upstreams.mcp());
+            show(
+                    "15. Headers naming one tool, a body running another: 400 and JSON-RPC -32020, no byte of it upstream",
+                    toolCall(agent, "get_balance", "transfer_funds"),
+                    upstreams.mcp());
+        }
+
+        private static DownstreamRequest toolCall(String token, String headerTool, String bodyTool) {
+            return DownstreamRequest.withBody(
+                    "POST",
+                    DemoGateway.MCP_HOST,
+                    "/mcp",
+                    "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/call\",\"params\":{\"name\":\""
+                            + bodyTool + "\",\"arguments\":{\"account\":\"CH93-0000\"},\"_meta\":"
+                            + "{\"io.modelcontextprotocol/protocolVersion\":\"2026-07-28\"}}}",
+                    "authorization",
+                    "Bearer " + token,
+                    "content-type",
+                    "application/json",
+                    "accept",
+                    "application/json, text/event-stream",
+                    "mcp-protocol-version",
+                    "2026-07-28",
+                    "mcp-method",
+                    "tools/call",
+                    "mcp-name",
+                    headerTool);
         }
 
         private void show(String title, DownstreamRequest request, UpstreamServer upstream) throws Exception {

@@ -9,12 +9,15 @@ import java.util.List;
  * the same journeys): the API {@code demo} on {@code demo.local} with an active v2 (default), a deprecated v1 and a
  * sunset v0; a plain JSON route, an SSE chat route, a 90/10 canary, a ledger upstream named by DNS
  * ({@code localhost}); CORS for one origin; and the API {@code bank} on {@code api.bank.example} whose route names the
- * bank policy's own rule {@code accounts-read} and the DLP profile {@code llm}. The other routes name the rule
- * {@code dev-demo} that {@code up}'s development policy adds and the DLP profile {@code default}.
+ * bank policy's own rule {@code accounts-read} and the DLP profile {@code llm}; an MCP server on {@code mcp.local}
+ * published as docs/agents.md says (no base path, the shipped rule {@code mcp-tools}, DLP profile {@code mcp}). The
+ * other routes name the rule {@code dev-demo} that {@code up}'s development policy adds and the DLP profile
+ * {@code default}.
  */
 public final class DemoGateway {
     public static final String HOST = "demo.local";
     public static final String BANK_HOST = "api.bank.example";
+    public static final String MCP_HOST = "mcp.local";
     public static final String ALLOWED_ORIGIN = "https://app.demo.test";
     public static final int LISTENER_PORT = 8080;
     /** A card number that passes Luhn and is not on the policy's allow list of public test numbers. */
@@ -32,7 +35,8 @@ public final class DemoGateway {
             UpstreamServer llm,
             UpstreamServer stable,
             UpstreamServer canary,
-            UpstreamServer ledger)
+            UpstreamServer ledger,
+            UpstreamServer mcp)
             implements AutoCloseable {
 
         public static Upstreams start() throws IOException {
@@ -51,12 +55,18 @@ public final class DemoGateway {
                                     "data: [DONE]\n\n")),
                     UpstreamServer.json("quotes-stable", 0, "{\"upstream\":\"{upstream}\"}"),
                     UpstreamServer.json("quotes-canary", 0, "{\"upstream\":\"{upstream}\"}"),
-                    UpstreamServer.json("ledger", 0, "{\"holder\":\"" + EMAIL + "\",\"upstream\":\"{upstream}\"}"));
+                    UpstreamServer.json("ledger", 0, "{\"holder\":\"" + EMAIL + "\",\"upstream\":\"{upstream}\"}"),
+                    // an MCP server's answer to tools/call get_balance: the balance with the account's card
+                    UpstreamServer.json(
+                            "mcp-server",
+                            0,
+                            "{\"jsonrpc\":\"2.0\",\"id\":1,\"result\":{\"content\":[{\"type\":\"text\","
+                                    + "\"text\":\"balance 12.00 EUR, card " + grouped(CARD) + "\"}]}}"));
         }
 
         @Override
         public void close() {
-            for (UpstreamServer s : List.of(accounts, llm, stable, canary, ledger)) {
+            for (UpstreamServer s : List.of(accounts, llm, stable, canary, ledger, mcp)) {
                 s.close();
             }
         }
@@ -77,11 +87,12 @@ public final class DemoGateway {
                 upstreams.llm().port(),
                 upstreams.stable().port(),
                 upstreams.canary().port(),
-                upstreams.ledger().port());
+                upstreams.ledger().port(),
+                upstreams.mcp().port());
     }
 
     /** The configuration for gateway group {@code group}, routing to the demo's upstreams on these loopback ports. */
-    public static String yaml(String group, int accounts, int llm, int stable, int canary, int ledger) {
+    public static String yaml(String group, int accounts, int llm, int stable, int canary, int ledger, int mcp) {
         return """
                 groups:
                   - name: {group}
@@ -105,6 +116,8 @@ public final class DemoGateway {
                   # named by DNS: Envoy needs a DNS cluster for it (an EDS endpoint must be an IP)
                   - {name: {group}-ledger, protocol: http1, endpoints: [{address: localhost, port: %5$d}],
                      address_exceptions: [{address: localhost, port: %5$d, reason: "demo backend on this machine"}]}
+                  - {name: {group}-mcp, protocol: http1, endpoints: [{address: 127.0.0.1, port: %6$d}],
+                     address_exceptions: [{address: 127.0.0.1, port: %6$d, reason: "demo backend on this machine"}]}
                 apis:
                   - name: demo
                     base_path: /demo
@@ -122,6 +135,13 @@ public final class DemoGateway {
                   - name: bank
                     base_path: ""
                     hostnames: [api.bank.example]
+                    default_version: v1
+                    versions:
+                      - {version: v1, status: active}
+                  # an MCP server answers at one URL: no base path, so its default version serves /mcp as it is
+                  - name: agents-mcp
+                    base_path: ""
+                    hostnames: [mcp.local]
                     default_version: v1
                     versions:
                       - {version: v1, status: active}
@@ -143,6 +163,9 @@ public final class DemoGateway {
                   # the bank policy's own rule and the LLM DLP profile, chosen by the gateway route
                   - {name: bank-accounts, group: {group}, api: bank, version: v1, match: {path_prefix: /accounts, methods: [GET]},
                      destinations: [{upstream: {group}-ledger, weight: 100}], authz_profile: accounts-read, dlp_profile: llm}
-                """.replace("{group}", group).formatted(accounts, llm, stable, canary, ledger);
+                  # MCP tool calls: decided on their Mcp-* headers by the shipped rule, bodies held to them by DLP
+                  - {name: mcp, group: {group}, api: agents-mcp, version: v1, match: {path_exact: /mcp, methods: [POST]},
+                     destinations: [{upstream: {group}-mcp, weight: 100}], authz_profile: mcp-tools, dlp_profile: mcp}
+                """.replace("{group}", group).formatted(accounts, llm, stable, canary, ledger, mcp);
     }
 }

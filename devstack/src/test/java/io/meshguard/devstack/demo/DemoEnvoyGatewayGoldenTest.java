@@ -32,7 +32,7 @@ class DemoEnvoyGatewayGoldenTest {
     @Test
     void demoWithItsProductPublish_rendersValidResources_matchingTheGoldenFile() throws Exception {
         GatewayConfig draft = GatewayYaml.read(
-                "meshguard demo", DemoGateway.yaml(DemoCommand.GROUP, 18081, 18082, 18083, 18084, 18085));
+                "meshguard demo", DemoGateway.yaml(DemoCommand.GROUP, 18081, 18082, 18083, 18084, 18085, 18086));
         ProductRoutes.Compiled compiled = ProductRoutes.compile(
                 draft,
                 new TreeMap<>(Map.of(
