@@ -4,6 +4,7 @@ import io.meshguard.authz.policy.AuthzPolicy;
 import io.meshguard.authz.policy.McpRoute;
 import io.meshguard.authz.request.Decision;
 import io.meshguard.authz.request.McpCall;
+import io.meshguard.contract.McpHeaders;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.opentelemetry.api.common.AttributeKey;
@@ -30,31 +31,32 @@ final class McpTelemetry {
     static final AttributeKey<String> OPERATION = AttributeKey.stringKey("gen_ai.operation.name");
     static final AttributeKey<String> TOOL = AttributeKey.stringKey("gen_ai.tool.name");
 
-    /** The requests and notifications a client sends to a server over Streamable HTTP (2025 and 2026-07-28 eras). */
-    private static final Set<String> METHODS = Set.of(
-            "initialize",
-            "ping",
-            "server/discover",
-            "tools/list",
-            "tools/call",
-            "resources/list",
-            "resources/templates/list",
-            "resources/read",
-            "resources/subscribe",
-            "resources/unsubscribe",
-            "prompts/list",
-            "prompts/get",
-            "completion/complete",
-            "logging/setLevel",
-            "subscriptions/listen",
-            "tasks/get",
-            "tasks/list",
-            "tasks/result",
-            "tasks/cancel",
-            "notifications/initialized",
-            "notifications/cancelled",
-            "notifications/progress",
-            "notifications/roots/list_changed");
+    /**
+     * The requests and notifications a client sends to a server over Streamable HTTP (2025 and 2026-07-28 eras): these
+     * and the methods that name their target in {@code Mcp-Name} ({@link McpHeaders#NAMED_METHODS}).
+     */
+    private static final Set<String> METHODS = java.util.stream.Stream.concat(
+                    McpHeaders.NAMED_METHODS.stream(),
+                    java.util.stream.Stream.of(
+                            "initialize",
+                            "ping",
+                            "server/discover",
+                            "tools/list",
+                            "resources/list",
+                            "resources/templates/list",
+                            "resources/subscribe",
+                            "resources/unsubscribe",
+                            "prompts/list",
+                            "completion/complete",
+                            "logging/setLevel",
+                            "subscriptions/listen",
+                            "tasks/list",
+                            "tasks/result",
+                            "notifications/initialized",
+                            "notifications/cancelled",
+                            "notifications/progress",
+                            "notifications/roots/list_changed"))
+            .collect(java.util.stream.Collectors.toUnmodifiableSet());
 
     private final MeterRegistry registry;
     private final Map<Labels, Counter> counters = new ConcurrentHashMap<>();
